@@ -1,0 +1,35 @@
+package ddpm
+
+import "math/rand/v2"
+
+// RNG is a seeded source of Gaussian noise. It is pure Go (PCG), so the same
+// seed gives the same stream natively and in WebAssembly.
+type RNG struct {
+	src *rand.PCG
+	r   *rand.Rand
+}
+
+// NewRNG returns a generator seeded with seed.
+func NewRNG(seed uint64) *RNG {
+	src := rand.NewPCG(seed, 0x9e3779b97f4a7c15)
+	return &RNG{src: src, r: rand.New(src)}
+}
+
+// Normal fills dst with independent N(0, 1) samples.
+func (g *RNG) Normal(dst []float32) {
+	for i := range dst {
+		dst[i] = float32(g.r.NormFloat64())
+	}
+}
+
+// IntN returns a uniform integer in [0, n).
+func (g *RNG) IntN(n int) int { return g.r.IntN(n) }
+
+// Float64 returns a uniform float in [0, 1).
+func (g *RNG) Float64() float64 { return g.r.Float64() }
+
+// MarshalBinary returns the generator state, for checkpoints.
+func (g *RNG) MarshalBinary() ([]byte, error) { return g.src.MarshalBinary() }
+
+// UnmarshalBinary restores a state written by MarshalBinary.
+func (g *RNG) UnmarshalBinary(b []byte) error { return g.src.UnmarshalBinary(b) }

@@ -1,0 +1,148 @@
+package ddpm
+
+import (
+	"fmt"
+	"math"
+)
+
+// A Sampler is a reverse-process step function. It never sees the network:
+// given x at step i of Timesteps() and the noise eps predicted for it, Step
+// writes the less noisy image into xPrev. Every image of a batch shares the
+// step, so the slices may hold any number of images.
+type Sampler interface {
+	// Timesteps returns the model timesteps visited, noisiest first.
+	Timesteps() []int
+	// Step writes x_{prev} into xPrev and, when x0 is non-nil, the prediction
+	// x̂_0 into x0. rng supplies fresh noise for stochastic samplers.
+	// xPrev may alias x.
+	Step(i int, xPrev, x, eps, x0 []float32, rng *RNG)
+}
+
+// DDPM is the ancestral sampler of Algorithm 2 over all T steps.
+type DDPM struct {
+	S *Schedule
+	// PosteriorSigma selects σ_t² = β̃_t instead of the paper's default β_t.
+	PosteriorSigma bool
+	// NoClip turns off clipping x̂_0 to [−1, 1]. Clipping (the default) is
+	// what makes short-trained models give clean digits.
+	NoClip bool
+
+	ts    []int
+	noise []float32
+	x0    []float32
+}
+
+// Timesteps returns T−1, T−2, …, 0.
+func (d *DDPM) Timesteps() []int {
+	if len(d.ts) != d.S.T() {
+		d.ts = make([]int, d.S.T())
+		for i := range d.ts {
+			d.ts[i] = d.S.T() - 1 - i
+		}
+	}
+	return d.ts
+}
+
+// Step computes x_{t−1} = μ̃(x_t, x̂_0) + σ_t·z with the posterior mean
+// μ̃ = √ᾱ_{t−1}β_t/(1−ᾱ_t)·x̂_0 + √α_t(1−ᾱ_{t−1})/(1−ᾱ_t)·x_t. Without
+// clipping this equals Algorithm 2's (x_t − β_t/√(1−ᾱ_t)·ε)/√α_t.
+func (d *DDPM) Step(i int, xPrev, x, eps, x0 []float32, rng *RNG) {
+	s := d.S
+	t := d.Timesteps()[i]
+	x0 = scratch(&d.x0, x0, len(x))
+	s.PredictX0(x0, x, eps, t, !d.NoClip)
+	abPrev := s.alphaBarPrev(t)
+	c0 := math.Sqrt(abPrev) * s.Beta[t] / (1 - s.AlphaBar[t])
+	cx := math.Sqrt(s.Alpha[t]) * (1 - abPrev) / (1 - s.AlphaBar[t])
+	sigma := 0.0
+	if t > 0 {
+		if d.PosteriorSigma {
+			sigma = math.Sqrt(s.PosteriorVariance(t))
+		} else {
+			sigma = math.Sqrt(s.Beta[t])
+		}
+	}
+	combine(xPrev, x0, x, c0, cx, sigma, &d.noise, rng)
+}
+
+// DDIM is the sampler of Song et al. over a sub-sequence of Steps timesteps.
+// Eta = 0 is deterministic; Eta = 1 adds DDPM-like noise.
+type DDIM struct {
+	S      *Schedule
+	Steps  int
+	Eta    float64
+	NoClip bool // see DDPM.NoClip
+
+	ts    []int
+	noise []float32
+	x0    []float32
+}
+
+// NewDDIM returns a DDIM sampler over steps evenly spaced timesteps.
+func NewDDIM(s *Schedule, steps int, eta float64) (*DDIM, error) {
+	if steps < 1 || steps > s.T() {
+		return nil, fmt.Errorf("ddpm: DDIM steps must be in 1..%d, got %d", s.T(), steps)
+	}
+	if eta < 0 || math.IsNaN(eta) {
+		return nil, fmt.Errorf("ddpm: DDIM eta must be ≥ 0, got %v", eta)
+	}
+	return &DDIM{S: s, Steps: steps, Eta: eta}, nil
+}
+
+// Timesteps returns Steps timesteps spaced evenly from T−1 down ("trailing"
+// spacing, so the first step starts from pure noise).
+func (d *DDIM) Timesteps() []int {
+	if len(d.ts) != d.Steps {
+		T := d.S.T()
+		d.ts = make([]int, d.Steps)
+		for i := range d.ts {
+			d.ts[i] = int(math.Round(float64(T)-float64(i)*float64(T)/float64(d.Steps))) - 1
+		}
+	}
+	return d.ts
+}
+
+// Step computes x_{τ−1} = √ᾱ_{τ−1}·x̂_0 + √(1−ᾱ_{τ−1}−σ²)·ε + σ·z.
+func (d *DDIM) Step(i int, xPrev, x, eps, x0 []float32, rng *RNG) {
+	s := d.S
+	ts := d.Timesteps()
+	t := ts[i]
+	abPrev := 1.0 // ᾱ of "step −1"
+	if i+1 < len(ts) {
+		abPrev = s.AlphaBar[ts[i+1]]
+	}
+	ab := s.AlphaBar[t]
+	x0 = scratch(&d.x0, x0, len(x))
+	s.PredictX0(x0, x, eps, t, !d.NoClip)
+	sigma := d.Eta * math.Sqrt((1-abPrev)/(1-ab)) * math.Sqrt(1-ab/abPrev)
+	dir := math.Sqrt(math.Max(1-abPrev-sigma*sigma, 0))
+	// ε enters through the direction term; reuse combine with x := eps.
+	combine(xPrev, x0, eps, math.Sqrt(abPrev), dir, sigma, &d.noise, rng)
+}
+
+// combine writes out = c0·a + c1·b + sigma·z (z fresh noise when sigma > 0).
+func combine(out, a, b []float32, c0, c1, sigma float64, noise *[]float32, rng *RNG) {
+	var z []float32
+	if sigma > 0 {
+		z = scratch(noise, nil, len(out))
+		rng.Normal(z)
+	}
+	for i := range out {
+		v := c0*float64(a[i]) + c1*float64(b[i])
+		if z != nil {
+			v += sigma * float64(z[i])
+		}
+		out[i] = float32(v)
+	}
+}
+
+// scratch returns dst if non-nil, else a reusable buffer of length n.
+func scratch(buf *[]float32, dst []float32, n int) []float32 {
+	if dst != nil {
+		return dst
+	}
+	if cap(*buf) < n {
+		*buf = make([]float32, n)
+	}
+	return (*buf)[:n]
+}
