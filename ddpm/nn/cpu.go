@@ -92,7 +92,7 @@ func (CPU) SiLU(y, x *Tensor) {
 	elementwise(len(x.Data), func(lo, hi int) {
 		xs, ys := x.Data[lo:hi], y.Data[lo:hi]
 		for i, v := range xs {
-			ys[i] = v / (1 + float32(math.Exp(float64(-v))))
+			ys[i] = v * sigmoid(v)
 		}
 	})
 }
@@ -102,7 +102,7 @@ func (CPU) SiLUBackward(dx, dy, x *Tensor) {
 	elementwise(len(x.Data), func(lo, hi int) {
 		xs, dys, dxs := x.Data[lo:hi], dy.Data[lo:hi], dx.Data[lo:hi]
 		for i, v := range xs {
-			s := 1 / (1 + float32(math.Exp(float64(-v))))
+			s := sigmoid(v)
 			dxs[i] = dys[i] * s * (1 + v*(1-s))
 		}
 	})
@@ -228,7 +228,7 @@ func (CPU) SoftmaxRows(y, x *Tensor) {
 			}
 			var sum float32
 			for i, v := range xs {
-				e := float32(math.Exp(float64(v - mx)))
+				e := expf(v - mx)
 				ys[i] = e
 				sum += e
 			}

@@ -27,9 +27,17 @@ func (CPU) Conv2D(y, x, w, b *Tensor, stride, pad int) {
 }
 
 // Conv2DBackward implements Backend. Each worker sums its images' weight
-// gradients privately; the partial sums are added at the end.
+// gradients privately; the partial sums are added at the end. For stride 1,
+// dx is itself a convolution of dy with the flipped, transposed kernel, which
+// keeps the GEMM's inner dimension large and needs no col2im.
 func (CPU) Conv2DBackward(dx, dw, db, dy, x, w *Tensor, stride, pad int) {
 	g := convGeom(x, w, dy, stride, pad)
+	var gt *conv  // dx = conv(dy, wt) when the transposed form applies
+	var wt []float32
+	if dx != nil && !g.direct && stride == 1 {
+		wt = flipTranspose(w)
+		gt = convGeom(dy, &Tensor{Shape: []int{g.cin, g.cout, g.k, g.k}}, dx, 1, g.k-1-pad)
+	}
 	nw := min(workers(), g.n)
 	partial := make([][]float32, nw)
 	parallel(g.n, 1, func(worker, lo, hi int) {
@@ -37,8 +45,13 @@ func (CPU) Conv2DBackward(dx, dw, db, dy, x, w *Tensor, stride, pad int) {
 		defer g.putCol(col)
 		var dcol []float32
 		if dx != nil && !g.direct {
-			dcol = g.colBuf()
-			defer g.putCol(dcol)
+			if gt != nil {
+				dcol = gt.colBuf()
+				defer gt.putCol(dcol)
+			} else {
+				dcol = g.colBuf()
+				defer g.putCol(dcol)
+			}
 		}
 		var pdw []float32
 		if dw != nil {
@@ -51,14 +64,19 @@ func (CPU) Conv2DBackward(dx, dw, db, dy, x, w *Tensor, stride, pad int) {
 				src := g.cols(x.Data[i*g.inSize:(i+1)*g.inSize], col)
 				sgemm(false, true, g.cout, g.kdim, g.l, 1, dyi, g.l, src, g.l, 1, pdw, g.kdim)
 			}
-			if dx != nil {
-				dxi := dx.Data[i*g.inSize : (i+1)*g.inSize]
-				if g.direct {
-					sgemm(true, false, g.kdim, g.l, g.cout, 1, w.Data, g.kdim, dyi, g.l, 0, dxi, g.l)
-				} else {
-					sgemm(true, false, g.kdim, g.l, g.cout, 1, w.Data, g.kdim, dyi, g.l, 0, dcol, g.l)
-					g.col2im(dcol, dxi)
-				}
+			if dx == nil {
+				continue
+			}
+			dxi := dx.Data[i*g.inSize : (i+1)*g.inSize]
+			switch {
+			case g.direct:
+				sgemm(true, false, g.kdim, g.l, g.cout, 1, w.Data, g.kdim, dyi, g.l, 0, dxi, g.l)
+			case gt != nil:
+				src := gt.cols(dyi, dcol)
+				sgemm(false, false, gt.cout, gt.l, gt.kdim, 1, wt, gt.kdim, src, gt.l, 0, dxi, gt.l)
+			default:
+				sgemm(true, false, g.kdim, g.l, g.cout, 1, w.Data, g.kdim, dyi, g.l, 0, dcol, g.l)
+				g.col2im(dcol, dxi)
 			}
 		}
 	})
@@ -80,6 +98,22 @@ func (CPU) Conv2DBackward(dx, dw, db, dy, x, w *Tensor, stride, pad int) {
 			}
 		}
 	}
+}
+
+// flipTranspose returns w [out,in,k,k] as [in,out,k,k] rotated by 180°.
+func flipTranspose(w *Tensor) []float32 {
+	out, in, k := w.Shape[0], w.Shape[1], w.Shape[2]
+	wt := make([]float32, len(w.Data))
+	for o := 0; o < out; o++ {
+		for i := 0; i < in; i++ {
+			src := w.Data[(o*in+i)*k*k : (o*in+i+1)*k*k]
+			dst := wt[(i*out+o)*k*k : (i*out+o+1)*k*k]
+			for j, v := range src {
+				dst[k*k-1-j] = v
+			}
+		}
+	}
+	return wt
 }
 
 type conv struct {

@@ -19,6 +19,8 @@ type microKernel func(k int, a, b, t []float32)
 var (
 	kernMR, kernNR          = 4, 4
 	kernel      microKernel = kernel4x4
+	// kernelAcc, when set, adds alpha times a full tile straight into C.
+	kernelAcc func(k int, a, b, c []float32, ldc int, alpha float32)
 )
 
 type packBufs struct{ a, b, tile []float32 }
@@ -69,8 +71,12 @@ func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 					nn := min(nr, nc-jr)
 					for ir := 0; ir < mc; ir += mr {
 						ap := bufs.a[(ir/mr)*kc*mr : (ir/mr+1)*kc*mr]
-						kernel(kc, ap, bp, tile)
 						mm := min(mr, mc-ir)
+						if kernelAcc != nil && mm == mr && nn == nr {
+							kernelAcc(kc, ap, bp, c[(ic+ir)*ldc+jc+jr:], ldc, alpha)
+							continue
+						}
+						kernel(kc, ap, bp, tile)
 						for i := 0; i < mm; i++ {
 							crow := c[(ic+ir+i)*ldc+jc+jr : (ic+ir+i)*ldc+jc+jr+nn]
 							trow := tile[i*nr : i*nr+nn]

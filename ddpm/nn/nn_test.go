@@ -57,8 +57,11 @@ func TestSGEMM(t *testing.T) {
 		k      microKernel
 	}{"go4x4": {4, 4, kernel4x4}, "native": {kernMR, kernNR, kernel}}
 	for name, kc := range kernels {
-		saveMR, saveNR, saveK := kernMR, kernNR, kernel
+		saveMR, saveNR, saveK, saveAcc := kernMR, kernNR, kernel, kernelAcc
 		kernMR, kernNR, kernel = kc.mr, kc.nr, kc.k
+		if name == "go4x4" {
+			kernelAcc = nil
+		}
 		for _, sz := range [][3]int{{1, 1, 1}, {7, 5, 3}, {33, 17, 300}, {100, 1030, 9}, {6, 16, 257}} {
 			m, n, k := sz[0], sz[1], sz[2]
 			for _, tA := range []bool{false, true} {
@@ -82,7 +85,7 @@ func TestSGEMM(t *testing.T) {
 				}
 			}
 		}
-		kernMR, kernNR, kernel = saveMR, saveNR, saveK
+		kernMR, kernNR, kernel, kernelAcc = saveMR, saveNR, saveK, saveAcc
 	}
 }
 
@@ -281,4 +284,18 @@ func BenchmarkSGEMM(b *testing.B) {
 		sgemm(false, false, m, n, k, 1, x, k, y, n, 0, c, n)
 	}
 	b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func TestExpf(t *testing.T) {
+	var worst float64
+	for x := -87.0; x < 88.5; x += 0.0137 {
+		got, want := float64(expf(float32(x))), math.Exp(float64(float32(x)))
+		worst = max(worst, math.Abs(got-want)/want)
+	}
+	if worst > 1e-6 {
+		t.Errorf("expf worst relative error %g", worst)
+	}
+	if expf(-100) != 0 || !math.IsInf(float64(expf(100)), 1) {
+		t.Error("expf does not saturate")
+	}
 }

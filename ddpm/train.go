@@ -1,0 +1,46 @@
+package ddpm
+
+// Batch is one training batch of Algorithm 1: noisy images x_t, the noise eps
+// that made them, their timesteps and (for class-conditional models) labels
+// with some replaced by the null label.
+type Batch struct {
+	XT, Eps []float32
+	T       []int
+	Labels  []int
+}
+
+// NoiseBatch fills b from clean images x0 (n images laid end to end) and
+// their labels (nil for unconditional): t uniform in [0, T), eps ~ N(0, I),
+// x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·eps, and each label replaced by nullLabel with
+// probability pUncond (classifier-free guidance training).
+func (s *Schedule) NoiseBatch(b *Batch, x0 []float32, n int, labels []int, pUncond float64, nullLabel int, rng *RNG) {
+	b.XT = grow(b.XT, len(x0))
+	b.Eps = grow(b.Eps, len(x0))
+	if cap(b.T) < n {
+		b.T = make([]int, n)
+	}
+	b.T = b.T[:n]
+	for i := range b.T {
+		b.T[i] = rng.IntN(s.T())
+	}
+	rng.Normal(b.Eps)
+	s.QSampleBatch(b.XT, x0, b.Eps, b.T)
+	b.Labels = b.Labels[:0]
+	if labels == nil {
+		b.Labels = nil
+		return
+	}
+	for _, l := range labels[:n] {
+		if rng.Float64() < pUncond {
+			l = nullLabel
+		}
+		b.Labels = append(b.Labels, l)
+	}
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}

@@ -1,0 +1,53 @@
+package unet
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/ddpm-go/ddpm/ddpm"
+	"github.com/ddpm-go/ddpm/ddpm/nn"
+)
+
+func benchConfig(c int) Config {
+	cfg := DefaultConfig()
+	cfg.Channels = c
+	return cfg
+}
+
+// BenchmarkForward is one noise prediction of the default network (C=16).
+func BenchmarkForward(b *testing.B) {
+	for _, n := range []int{1, 16} {
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+			m, _ := New(DefaultConfig(), nn.CPU{}, 1)
+			x := make([]float32, n*m.Config.Pixels())
+			ddpm.NewRNG(1).Normal(x)
+			eps := make([]float32, len(x))
+			labels := make([]int, n)
+			for b.Loop() {
+				if err := m.PredictNoise(eps, x, n, 500, labels); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTrainStep is forward + backward + Adam + EMA at batch 64.
+func BenchmarkTrainStep(b *testing.B) {
+	for _, c := range []int{16, 32} {
+		b.Run(fmt.Sprintf("C=%d/batch=64", c), func(b *testing.B) {
+			m, _ := New(benchConfig(c), nn.CPU{}, 1)
+			tr := NewTrainer(m, ddpm.NewLinear(1000, 1e-4, 0.02), DefaultTrainConfig())
+			const n = 64
+			rng := ddpm.NewRNG(1)
+			x0 := make([]float32, n*m.Config.Pixels())
+			rng.Normal(x0)
+			labels := make([]int, n)
+			for b.Loop() {
+				if _, err := tr.TrainStep(x0, n, labels, rng); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,104 @@
+package unet
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/ddpm-go/ddpm/ddpm"
+	"github.com/ddpm-go/ddpm/ddpm/nn"
+)
+
+// TrainConfig holds the optimiser settings of a training run.
+type TrainConfig struct {
+	LR       float64 // Adam learning rate (2e-4)
+	Beta1    float64 // 0.9
+	Beta2    float64 // 0.999
+	Eps      float64 // 1e-8
+	EMADecay float64 // decay of the weight average sampled from (0.999); 0 disables it
+	PUncond  float64 // probability of training a label as the null label (0.1)
+}
+
+// DefaultTrainConfig returns the settings of the MNIST tutorial and the paper.
+func DefaultTrainConfig() TrainConfig {
+	return TrainConfig{LR: 2e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, EMADecay: 0.999, PUncond: 0.1}
+}
+
+// Trainer runs Algorithm 1 with Adam on a Model and keeps an exponential
+// moving average of its weights.
+type Trainer struct {
+	Model    *Model
+	Schedule *ddpm.Schedule
+	Config   TrainConfig
+	Step     int        // optimiser steps taken
+	M, V     *nn.Tensor // Adam moments, flat like Model.Weights
+	EMA      *nn.Tensor // weight average, flat like Model.Weights
+
+	batch      ddpm.Batch
+	x, eps, dy *nn.Tensor
+}
+
+// NewTrainer returns a trainer at step 0 with zero Adam moments and the EMA
+// equal to the current weights.
+func NewTrainer(m *Model, s *ddpm.Schedule, cfg TrainConfig) *Trainer {
+	be := m.Backend
+	t := &Trainer{Model: m, Schedule: s, Config: cfg,
+		M: be.New(m.Weights.Len()), V: be.New(m.Weights.Len()), EMA: be.New(m.Weights.Len())}
+	be.Copy(t.EMA, m.Weights)
+	return t
+}
+
+// TrainStep takes one optimiser step on the clean images x0 (n images) and
+// their labels (nil for an unconditional model) and returns the loss.
+func (t *Trainer) TrainStep(x0 []float32, n int, labels []int, rng *ddpm.RNG) (float64, error) {
+	cfg := t.Model.Config
+	if len(x0) != n*cfg.Pixels() {
+		return 0, fmt.Errorf("unet: %d values for %d images of %d pixels", len(x0), n, cfg.Pixels())
+	}
+	if cfg.NumClasses > 0 && labels == nil {
+		return 0, fmt.Errorf("unet: class-conditional model trained without labels")
+	}
+	if cfg.NumClasses == 0 {
+		labels = nil
+	}
+	t.Schedule.NoiseBatch(&t.batch, x0, n, labels, t.Config.PUncond, cfg.NullLabel(), rng)
+	loss, err := t.Gradient(t.batch.XT, t.batch.Eps, n, t.batch.T, t.batch.Labels)
+	if err != nil {
+		return 0, err
+	}
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, fmt.Errorf("unet: loss is %v at step %d; weights left unchanged", loss, t.Step+1)
+	}
+	t.Apply()
+	return loss, nil
+}
+
+// Gradient computes the noise-prediction loss for given noisy images, noise,
+// timesteps and labels, and leaves its gradient in Model.Grads.
+func (t *Trainer) Gradient(xt, eps []float32, n int, ts, labels []int) (float64, error) {
+	m, be, cfg := t.Model, t.Model.Backend, t.Model.Config
+	x := ensure(be, &t.x, n, cfg.InChannels, cfg.ImageSize, cfg.ImageSize)
+	e := ensure(be, &t.eps, x.Shape...)
+	dy := ensure(be, &t.dy, x.Shape...)
+	be.Upload(x, xt)
+	be.Upload(e, eps)
+	out, err := m.Forward(x, ts, labels)
+	if err != nil {
+		return 0, err
+	}
+	loss := be.MSE(dy, out, e)
+	m.ZeroGrad()
+	m.Backward(dy)
+	return loss, nil
+}
+
+// Apply takes one Adam step with the gradients in Model.Grads and updates the EMA.
+func (t *Trainer) Apply() {
+	be, c := t.Model.Backend, t.Config
+	t.Step++
+	be.Adam(t.Model.Weights, t.Model.Grads, t.M, t.V, c.LR, c.Beta1, c.Beta2, c.Eps, t.Step)
+	if c.EMADecay > 0 {
+		be.EMA(t.EMA, t.Model.Weights, c.EMADecay)
+	} else {
+		be.Copy(t.EMA, t.Model.Weights)
+	}
+}
