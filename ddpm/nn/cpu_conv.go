@@ -32,7 +32,7 @@ func (CPU) Conv2D(y, x, w, b *Tensor, stride, pad int) {
 // keeps the GEMM's inner dimension large and needs no col2im.
 func (CPU) Conv2DBackward(dx, dw, db, dy, x, w *Tensor, stride, pad int) {
 	g := convGeom(x, w, dy, stride, pad)
-	var gt *conv  // dx = conv(dy, wt) when the transposed form applies
+	var gt *conv // dx = conv(dy, wt) when the transposed form applies
 	var wt []float32
 	if dx != nil && !g.direct && stride == 1 {
 		wt = flipTranspose(w)

@@ -17,8 +17,8 @@ type microKernel func(k int, a, b, t []float32)
 
 // The micro-kernel in use; gemm_amd64.go swaps in an AVX2 one when the CPU has it.
 var (
-	kernMR, kernNR          = 4, 4
-	kernel      microKernel = kernel4x4
+	kernMR, kernNR             = 4, 4
+	kernel         microKernel = kernel4x4
 	// kernelAcc, when set, adds alpha times a full tile straight into C.
 	kernelAcc func(k int, a, b, c []float32, ldc int, alpha float32)
 )

@@ -122,8 +122,8 @@ func (l *linear) backward(be nn.Backend, dy *nn.Tensor) *nn.Tensor {
 }
 
 type groupNorm struct {
-	g, b                  *Param
-	groups                int
+	g, b                 *Param
+	groups               int
 	x, y, dx, mean, rstd *nn.Tensor
 }
 
