@@ -1,0 +1,121 @@
+package unet
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/ddpm-go/ddpm/ddpm/nn"
+	"github.com/ddpm-go/ddpm/ddpm/safetensors"
+)
+
+// FormatVersion is written to every weights file's metadata under "format".
+const FormatVersion = "ddpm-go/1"
+
+// Metadata keys this package reads and writes.
+const (
+	MetaFormat = "format"
+	MetaConfig = "config"
+)
+
+// Tensors returns the model's parameters as safetensors tensors holding the
+// values of flat (Weights, or a trainer's EMA), stored as dtype.
+func (m *Model) Tensors(flat *nn.Tensor, dtype safetensors.DType) []*safetensors.Tensor {
+	host := make([]float32, flat.Len())
+	m.Backend.Download(host, flat)
+	var out []*safetensors.Tensor
+	off := 0
+	for _, p := range m.Params {
+		n := numel(p.Shape)
+		out = append(out, &safetensors.Tensor{Name: p.Name, DType: dtype, Shape: p.Shape, Data: host[off : off+n]})
+		off += n
+	}
+	return out
+}
+
+// Save writes the values of flat (Weights, or a trainer's EMA) to path
+// atomically, with the config and extra metadata (schedule, step, …).
+func (m *Model) Save(path string, flat *nn.Tensor, dtype safetensors.DType, extra map[string]string) error {
+	meta := maps.Clone(extra)
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	meta[MetaFormat] = FormatVersion
+	meta[MetaConfig] = m.Config.String()
+	return safetensors.WriteFile(path, meta, m.Tensors(flat, dtype))
+}
+
+// FromFile builds a model on be from a decoded weights file, checking that
+// the file's config is valid and that its tensors are exactly the network's.
+func FromFile(f *safetensors.File, be nn.Backend) (*Model, error) {
+	if v := f.Metadata[MetaFormat]; v != FormatVersion {
+		return nil, fmt.Errorf("weights: format %q, want %q (not a weights file of this project?)", v, FormatVersion)
+	}
+	var cfg Config
+	d := json.NewDecoder(strings.NewReader(f.Metadata[MetaConfig]))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("weights: bad config in metadata: %v", err)
+	}
+	m, err := New(cfg, be, 0)
+	if err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
+	if err := m.SetWeights(m.Weights, f); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// SetWeights copies the tensors of f into flat (laid out like Weights),
+// failing if any parameter is missing, has another shape, or f holds a tensor
+// the network does not have.
+func (m *Model) SetWeights(flat *nn.Tensor, f *safetensors.File) error {
+	host := make([]float32, m.NumParams())
+	seen := map[string]bool{}
+	off := 0
+	for _, p := range m.Params {
+		n := numel(p.Shape)
+		t := f.Tensor(p.Name)
+		if t == nil {
+			return fmt.Errorf("weights: tensor %q missing", p.Name)
+		}
+		if !equalShape(t.Shape, p.Shape) {
+			return fmt.Errorf("weights: tensor %q has shape %v, the config needs %v", p.Name, t.Shape, p.Shape)
+		}
+		copy(host[off:off+n], t.Data)
+		seen[p.Name] = true
+		off += n
+	}
+	for _, name := range f.Names() {
+		if !seen[name] {
+			return fmt.Errorf("weights: unexpected tensor %q (file and config disagree)", name)
+		}
+	}
+	m.Backend.Upload(flat, host)
+	return nil
+}
+
+// Load reads a weights file and builds the model it describes on be.
+func Load(path string, be nn.Backend) (*Model, map[string]string, error) {
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := FromFile(f, be)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, f.Metadata, nil
+}
+
+// ParamNames lists the parameter names in order (for documentation and tools).
+func (m *Model) ParamNames() []string {
+	var s []string
+	for _, p := range m.Params {
+		s = append(s, p.Name)
+	}
+	return slices.Clip(s)
+}

@@ -1,0 +1,74 @@
+package unet
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ddpm-go/ddpm/ddpm/nn"
+	"github.com/ddpm-go/ddpm/ddpm/safetensors"
+)
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	be := nn.CPU{}
+	m, _ := New(tinyConfig(), be, 7)
+	path := filepath.Join(t.TempDir(), "w.safetensors")
+	if err := m.Save(path, m.Weights, safetensors.F32, map[string]string{"step": "12"}); err != nil {
+		t.Fatal(err)
+	}
+	got, meta, err := Load(path, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta["step"] != "12" || got.Config.String() != m.Config.String() {
+		t.Errorf("metadata %v", meta)
+	}
+	for i, v := range m.Weights.Data {
+		if got.Weights.Data[i] != v {
+			t.Fatalf("weight %d: %v != %v", i, got.Weights.Data[i], v)
+		}
+	}
+	// float16 storage keeps ~3 significant digits.
+	if err := m.Save(path, m.Weights, safetensors.F16, nil); err != nil {
+		t.Fatal(err)
+	}
+	half, _, err := Load(path, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range m.Weights.Data {
+		if d := half.Weights.Data[i] - v; d > 1e-3*max(1, v) || d < -1e-3*max(1, -v) {
+			t.Fatalf("f16 weight %d: %v vs %v", i, half.Weights.Data[i], v)
+		}
+	}
+}
+
+func TestLoadRejectsMismatch(t *testing.T) {
+	be := nn.CPU{}
+	m, _ := New(tinyConfig(), be, 7)
+	tensors := m.Tensors(m.Weights, safetensors.F32)
+	meta := map[string]string{MetaFormat: FormatVersion, MetaConfig: m.Config.String()}
+	other := tinyConfig()
+	other.Channels = 8
+	for _, tc := range []struct {
+		name, want string
+		meta       map[string]string
+		tensors    []*safetensors.Tensor
+	}{
+		{"no format", "format", map[string]string{MetaConfig: m.Config.String()}, tensors},
+		{"bad config", "bad config", map[string]string{MetaFormat: FormatVersion, MetaConfig: "{"}, tensors},
+		{"invalid config", "groups", map[string]string{MetaFormat: FormatVersion, MetaConfig: `{"image_size":8,"in_channels":1,"channels":4,"channel_mults":[1],"num_res_blocks":1,"groups":0}`}, tensors},
+		{"config of another net", "has shape", map[string]string{MetaFormat: FormatVersion, MetaConfig: other.String()}, tensors},
+		{"missing tensor", "missing", meta, tensors[1:]},
+		{"extra tensor", "unexpected", meta, append(append([]*safetensors.Tensor{}, tensors...), &safetensors.Tensor{Name: "extra", DType: safetensors.F32, Shape: []int{1}, Data: []float32{1}})},
+	} {
+		path := filepath.Join(t.TempDir(), "w.safetensors")
+		if err := safetensors.WriteFile(path, tc.meta, tc.tensors); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err := Load(path, be)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", tc.name, err, tc.want)
+		}
+	}
+}
