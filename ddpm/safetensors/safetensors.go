@@ -68,8 +68,8 @@ func (f *File) Tensor(name string) *Tensor {
 }
 
 type entry struct {
-	DType   DType   `json:"dtype"`
-	Shape   []int   `json:"shape"`
+	DType   DType    `json:"dtype"`
+	Shape   []int    `json:"shape"`
 	Offsets [2]int64 `json:"data_offsets"`
 }
 
