@@ -107,7 +107,9 @@ func (o *fnOp) Type() hm.Type {
 	}
 	return hm.NewFnType(append(ts, tensorType(o.k.outDims))...)
 }
-func (o *fnOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) { return o.k.shape(shapesOf(ds)), nil }
+func (o *fnOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
+	return o.k.shape(shapesOf(ds)), nil
+}
 func (o *fnOp) Do(vals ...G.Value) (G.Value, error) {
 	in, dt, err := readInputs(vals)
 	if err != nil {

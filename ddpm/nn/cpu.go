@@ -88,21 +88,29 @@ func elementwise(n int, f func(lo, hi int)) {
 }
 
 // SiLU implements Backend.
-func (CPU) SiLU(y, x *Tensor) {
+func (CPU) SiLU(y, sig, x *Tensor) {
 	elementwise(len(x.Data), func(lo, hi int) {
 		xs, ys := x.Data[lo:hi], y.Data[lo:hi]
+		if sig == nil {
+			for i, v := range xs {
+				ys[i] = v * sigmoid(v)
+			}
+			return
+		}
+		ss := sig.Data[lo:hi]
 		for i, v := range xs {
-			ys[i] = v * sigmoid(v)
+			s := sigmoid(v)
+			ss[i], ys[i] = s, v*s
 		}
 	})
 }
 
-// SiLUBackward implements Backend.
-func (CPU) SiLUBackward(dx, dy, x *Tensor) {
+// SiLUBackward implements Backend: dx = dy·σ(x)·(1 + x·(1 − σ(x))).
+func (CPU) SiLUBackward(dx, dy, x, sig *Tensor) {
 	elementwise(len(x.Data), func(lo, hi int) {
-		xs, dys, dxs := x.Data[lo:hi], dy.Data[lo:hi], dx.Data[lo:hi]
+		xs, dys, dxs, ss := x.Data[lo:hi], dy.Data[lo:hi], dx.Data[lo:hi], sig.Data[lo:hi]
 		for i, v := range xs {
-			s := sigmoid(v)
+			s := ss[i]
 			dxs[i] = dys[i] * s * (1 + v*(1-s))
 		}
 	})

@@ -6,13 +6,24 @@ import "sync"
 // over the workers.
 func (CPU) Conv2D(y, x, w, b *Tensor, stride, pad int) {
 	g := convGeom(x, w, y, stride, pad)
+	var d *directConv
+	if stride == 1 && !g.direct {
+		d = newDirectConv(g, w.Data)
+	}
 	parallel(g.n, 1, func(_, lo, hi int) {
-		col := g.colBuf()
-		defer g.putCol(col)
+		var xp, yp []float32
+		if d != nil {
+			xp, yp = getBuf(d.xpLen), getBuf(d.ypLen)
+			defer putBuf(xp)
+			defer putBuf(yp)
+		}
 		for i := lo; i < hi; i++ {
-			src := g.cols(x.Data[i*g.inSize:(i+1)*g.inSize], col)
 			out := y.Data[i*g.outSize : (i+1)*g.outSize]
-			sgemm(false, false, g.cout, g.l, g.kdim, 1, w.Data, g.kdim, src, g.l, 0, out, g.l)
+			if d != nil {
+				d.run(x.Data[i*g.inSize:(i+1)*g.inSize], out, xp, yp)
+			} else {
+				g.gemm(w.Data, x.Data[i*g.inSize:(i+1)*g.inSize], out)
+			}
 			if b != nil {
 				for c := 0; c < g.cout; c++ {
 					bc := b.Data[c]
@@ -32,36 +43,52 @@ func (CPU) Conv2D(y, x, w, b *Tensor, stride, pad int) {
 // keeps the GEMM's inner dimension large and needs no col2im.
 func (CPU) Conv2DBackward(dx, dw, db, dy, x, w *Tensor, stride, pad int) {
 	g := convGeom(x, w, dy, stride, pad)
-	var gt *conv // dx = conv(dy, wt) when the transposed form applies
-	var wt []float32
+	var dt *directConv // dx = conv(dy, flipped wᵀ) when the transposed form applies
 	if dx != nil && !g.direct && stride == 1 {
-		wt = flipTranspose(w)
-		gt = convGeom(dy, &Tensor{Shape: []int{g.cin, g.cout, g.k, g.k}}, dx, 1, g.k-1-pad)
+		gt := convGeom(dy, &Tensor{Shape: []int{g.cin, g.cout, g.k, g.k}}, dx, 1, g.k-1-pad)
+		dt = newDirectConv(gt, flipTranspose(w))
+	}
+	var dw1 *directConv // weight gradient without im2col
+	if dw != nil && !g.direct && stride == 1 {
+		dw1 = newDirectConv(g, w.Data)
 	}
 	nw := min(workers(), g.n)
 	partial := make([][]float32, nw)
 	parallel(g.n, 1, func(worker, lo, hi int) {
-		col := g.colBuf()
-		defer g.putCol(col)
-		var dcol []float32
-		if dx != nil && !g.direct {
-			if gt != nil {
-				dcol = gt.colBuf()
-				defer gt.putCol(dcol)
-			} else {
-				dcol = g.colBuf()
-				defer g.putCol(dcol)
-			}
+		var col, xw, dyt []float32
+		if dw1 != nil {
+			xw, dyt = getBuf(dw1.xpLen), getBuf(dw1.dytLen())
+			defer putBuf(xw)
+			defer putBuf(dyt)
+		} else {
+			col = g.colBuf()
+			defer g.putCol(col)
+		}
+		var dcol, xp, yp []float32
+		if dx != nil && !g.direct && dt == nil {
+			dcol = g.colBuf()
+			defer g.putCol(dcol)
+		}
+		if dt != nil {
+			xp, yp = getBuf(dt.xpLen), getBuf(dt.ypLen)
+			defer putBuf(xp)
+			defer putBuf(yp)
 		}
 		var pdw []float32
-		if dw != nil {
+		if dw1 != nil {
+			pdw = make([]float32, dw1.dwTLen())
+		} else if dw != nil {
 			pdw = make([]float32, len(w.Data))
-			partial[worker] = pdw
 		}
+		partial[worker] = pdw
 		for i := lo; i < hi; i++ {
 			dyi := dy.Data[i*g.outSize : (i+1)*g.outSize]
-			if dw != nil {
-				src := g.cols(x.Data[i*g.inSize:(i+1)*g.inSize], col)
+			xi := x.Data[i*g.inSize : (i+1)*g.inSize]
+			switch {
+			case dw1 != nil:
+				dw1.weightGrad(xi, dyi, xw, dyt, pdw)
+			case dw != nil:
+				src := g.cols(xi, col)
 				sgemm(false, true, g.cout, g.kdim, g.l, 1, dyi, g.l, src, g.l, 1, pdw, g.kdim)
 			}
 			if dx == nil {
@@ -71,17 +98,26 @@ func (CPU) Conv2DBackward(dx, dw, db, dy, x, w *Tensor, stride, pad int) {
 			switch {
 			case g.direct:
 				sgemm(true, false, g.kdim, g.l, g.cout, 1, w.Data, g.kdim, dyi, g.l, 0, dxi, g.l)
-			case gt != nil:
-				src := gt.cols(dyi, dcol)
-				sgemm(false, false, gt.cout, gt.l, gt.kdim, 1, wt, gt.kdim, src, gt.l, 0, dxi, gt.l)
+			case dt != nil:
+				dt.run(dyi, dxi, xp, yp)
 			default:
 				sgemm(true, false, g.kdim, g.l, g.cout, 1, w.Data, g.kdim, dyi, g.l, 0, dcol, g.l)
 				g.col2im(dcol, dxi)
 			}
 		}
 	})
-	if dw != nil {
-		for _, p := range partial {
+	for _, p := range partial {
+		switch {
+		case p == nil:
+		case dw1 != nil: // transposed and padded
+			cp := dw1.coutPad()
+			for c := 0; c < g.cout; c++ {
+				row := dw.Data[c*g.kdim : (c+1)*g.kdim]
+				for r := range row {
+					row[r] += p[r*cp+c]
+				}
+			}
+		default:
 			for j, v := range p {
 				dw.Data[j] += v
 			}
@@ -138,22 +174,76 @@ func convGeom(x, w, y *Tensor, stride, pad int) *conv {
 	return g
 }
 
-var colPool sync.Pool
+var bufPool sync.Pool
 
-func (g *conv) colBuf() []float32 {
-	if g.direct {
-		return nil
-	}
-	n := g.kdim * g.l
-	if p, ok := colPool.Get().(*[]float32); ok && cap(*p) >= n {
+// getBuf returns a scratch slice of length n (contents undefined).
+func getBuf(n int) []float32 {
+	if p, ok := bufPool.Get().(*[]float32); ok && cap(*p) >= n {
 		return (*p)[:n]
 	}
 	return make([]float32, n)
 }
 
-func (g *conv) putCol(c []float32) {
-	if c != nil {
-		colPool.Put(&c)
+func putBuf(b []float32) {
+	if b != nil {
+		bufPool.Put(&b)
+	}
+}
+
+func (g *conv) colBuf() []float32 {
+	if g.direct {
+		return nil
+	}
+	return getBuf(g.kdim * g.l)
+}
+
+func (g *conv) putCol(c []float32) { putBuf(c) }
+
+// directConv is a stride-1 convolution without im2col. The image is copied
+// zero-padded (hp×wp); row (ci,ky,kx) of the column matrix is then the padded
+// image read from offset ci·hp·wp + ky·wp + kx, with outputs laid out wp wide
+// (the wp−wo extra columns of each row are computed and dropped). The
+// micro-kernel reads those rows in place, so nothing is packed per image.
+type directConv struct {
+	g            *conv
+	hp, wp       int
+	n, mpad      int       // output columns (padded width, rounded up to nr) and channels (rounded up to mr)
+	wpack        []float32 // weights in mr-row panels
+	offs         []int32   // start of each column-matrix row in the padded image
+	xpLen, ypLen int
+}
+
+func newDirectConv(g *conv, w []float32) *directConv {
+	mr, nr := kernMR, kernNR
+	d := &directConv{g: g, hp: g.h + 2*g.pad, wp: g.w + 2*g.pad}
+	d.n = (g.ho*d.wp + nr - 1) / nr * nr
+	d.mpad = (g.cout + mr - 1) / mr * mr
+	d.wpack = make([]float32, d.mpad*g.kdim)
+	packA(d.wpack, false, w, g.kdim, 0, g.cout, 0, g.kdim, mr)
+	d.offs = make([]int32, g.kdim)
+	for r := range d.offs {
+		ci, ky, kx := r/(g.k*g.k), (r/g.k)%g.k, r%g.k
+		d.offs[r] = int32(ci*d.hp*d.wp + ky*d.wp + kx)
+	}
+	d.xpLen = int(d.offs[len(d.offs)-1]) + d.n // the furthest read
+	d.ypLen = d.mpad * d.n
+	return d
+}
+
+// run convolves one image into out using the scratch buffers xp and yp.
+func (d *directConv) run(img, out, xp, yp []float32) {
+	g, mr, nr := d.g, kernMR, kernNR
+	d.pad(img, xp)
+	clear(yp)
+	for jr := 0; jr < d.n; jr += nr {
+		for ir := 0; ir < d.mpad; ir += mr {
+			kernelInd(g.kdim, d.wpack[ir*g.kdim:(ir+mr)*g.kdim], xp[jr:], d.offs, yp[ir*d.n+jr:], d.n)
+		}
+	}
+	for c := 0; c < g.cout; c++ {
+		for oy := 0; oy < g.ho; oy++ {
+			copy(out[(c*g.ho+oy)*g.wo:(c*g.ho+oy+1)*g.wo], yp[c*d.n+oy*d.wp:])
+		}
 	}
 }
 
@@ -200,6 +290,68 @@ func (g *conv) cols(img, col []float32) []float32 {
 	return col
 }
 
+// gemm computes out = w·cols(img) for one image, packing the column matrix
+// straight from the image.
+func (g *conv) gemm(w, img, out []float32) {
+	if g.direct {
+		sgemm(false, false, g.cout, g.l, g.kdim, 1, w, g.kdim, img, g.l, 0, out, g.l)
+		return
+	}
+	sgemmWith(false, g.cout, g.l, g.kdim, 1, w, g.kdim, func(dst []float32, pc, kc, jc, nc, nr int) {
+		g.packCols(dst, img, pc, kc, jc, nc, nr)
+	}, 0, out, g.l)
+}
+
+// packCols writes cols(img)[pc:pc+kc, jc:jc+nc] in packB's layout.
+func (g *conv) packCols(dst, img []float32, pc, kc, jc, nc, nr int) {
+	for c0 := 0; c0 < nc; c0 += nr {
+		panel := dst[(c0/nr)*kc*nr : (c0/nr+1)*kc*nr]
+		cols := min(nr, nc-c0)
+		oy0, ox0 := (jc+c0)/g.wo, (jc+c0)%g.wo
+		for p := 0; p < kc; p++ {
+			r := pc + p
+			c, ky, kx := r/(g.k*g.k), (r/g.k)%g.k, r%g.k
+			plane := img[c*g.h*g.w : (c+1)*g.h*g.w]
+			d := panel[p*nr : p*nr+nr]
+			oy, ox := oy0, ox0
+			for j := 0; j < cols; {
+				iy := oy*g.stride + ky - g.pad
+				run := min(cols-j, g.wo-ox) // outputs left in this output row
+				if iy < 0 || iy >= g.h {
+					clear(d[j : j+run])
+				} else {
+					src := plane[iy*g.w : (iy+1)*g.w]
+					if g.stride == 1 {
+						// Outputs ox with 0 ≤ ox+kx−pad < w copy a stretch of the row.
+						out := d[j : j+run]
+						lo := min(max(g.pad-kx-ox, 0), run)
+						hi := max(min(g.w+g.pad-kx-ox, run), lo)
+						clear(out[:lo])
+						if hi > lo {
+							copy(out[lo:hi], src[ox+lo+kx-g.pad:])
+						}
+						clear(out[hi:])
+						j += run
+						oy, ox = oy+1, 0
+						continue
+					}
+					for q := 0; q < run; q++ {
+						ix := (ox+q)*g.stride + kx - g.pad
+						if ix >= 0 && ix < g.w {
+							d[j+q] = src[ix]
+						} else {
+							d[j+q] = 0
+						}
+					}
+				}
+				j += run
+				oy, ox = oy+1, 0
+			}
+			clear(d[cols:])
+		}
+	}
+}
+
 // col2im is the adjoint of cols: it sums the column matrix back into an image.
 func (g *conv) col2im(col, img []float32) {
 	clear(img)
@@ -223,6 +375,50 @@ func (g *conv) col2im(col, img []float32) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// pad copies img into xp with a zero border.
+func (d *directConv) pad(img, xp []float32) {
+	g := d.g
+	clear(xp)
+	for c := 0; c < g.cin; c++ {
+		for y := 0; y < g.h; y++ {
+			copy(xp[c*d.hp*d.wp+(y+g.pad)*d.wp+g.pad:], img[(c*g.h+y)*g.w:(c*g.h+y+1)*g.w])
+		}
+	}
+}
+
+// Sizes of weightGrad's buffers: the transposed output gradient (pixels ×
+// channels rounded up to nr) and the transposed weight gradient.
+func (d *directConv) coutPad() int { return (d.g.cout + kernNR - 1) / kernNR * kernNR }
+func (d *directConv) dytLen() int  { return d.g.ho * d.wp * d.coutPad() }
+func (d *directConv) dwTLen() int  { return (d.g.kdim + kernMR - 1) / kernMR * kernMR * d.coutPad() }
+
+// weightGrad adds one image's weight gradient, transposed ([kdim, coutPad]),
+// to dwT: dWᵀ = rows(padded x) · dyᵀ, with the rows read in place and dy
+// transposed (a small copy) so both operands stream contiguously.
+func (d *directConv) weightGrad(img, dy, xp, dyt, dwT []float32) {
+	g, mr, nr := d.g, kernMR, kernNR
+	d.pad(img, xp)
+	cp, npix := d.coutPad(), g.ho*d.wp
+	clear(dyt)
+	for c := 0; c < g.cout; c++ {
+		for oy := 0; oy < g.ho; oy++ {
+			for ox, v := range dy[(c*g.ho+oy)*g.wo : (c*g.ho+oy+1)*g.wo] {
+				dyt[(oy*d.wp+ox)*cp+c] = v
+			}
+		}
+	}
+	rows := make([][]float32, mr)
+	for r0 := 0; r0 < g.kdim; r0 += mr {
+		for i := range rows {
+			// Rows past kdim repeat the last one; their sums land in padding.
+			rows[i] = xp[d.offs[min(r0+i, g.kdim-1)]:]
+		}
+		for j0 := 0; j0 < cp; j0 += nr {
+			kernelRows(npix, rows, dyt[j0:], cp, dwT[r0*cp+j0:], cp)
 		}
 	}
 }

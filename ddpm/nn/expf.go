@@ -19,12 +19,11 @@ func expf(x float32) float32 {
 		ln2hi = 0.693145751953125 // ln 2 split so that n·ln2hi is exact
 		ln2lo = 1.42860682030941723212e-6
 	)
-	h := x*log2e + 0.5
-	k := int32(h) // truncates toward zero: step down for negative non-integers
-	if float32(k) > h {
-		k--
-	}
-	n := float32(k)
+	// Adding 1.5·2²³ rounds x·log₂e to an integer held in the low mantissa bits.
+	const magic = 12582912
+	t := x*log2e + magic
+	k := int32(math.Float32bits(t)) - int32(math.Float32bits(magic))
+	n := t - magic
 	r := x - n*ln2hi - n*ln2lo
 	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
 	// 2^k as two factors keeps each exponent field in range at both ends.

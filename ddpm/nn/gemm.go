@@ -21,7 +21,77 @@ var (
 	kernel         microKernel = kernel4x4
 	// kernelAcc, when set, adds alpha times a full tile straight into C.
 	kernelAcc func(k int, a, b, c []float32, ldc int, alpha float32)
+	// kernelInd adds the tile A·B into C where row p of B is b[offs[p]:][:nr]
+	// (see conv.direct3x3). The caller guarantees every read is in bounds.
+	kernelInd = kernelInd4x4
+	// kernelRows adds the tile A·B into C where A(i, p) = rows[i][p] and row p
+	// of B is b[p·ldb:][:nr] (see conv.weightGrad).
+	kernelRows = kernelRows4x4
 )
+
+// kernelRows4x4 is the portable row-pointer micro-kernel.
+func kernelRows4x4(k int, rows [][]float32, b []float32, ldb int, c []float32, ldc int) {
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+	x0, x1, x2, x3 := rows[0][:k], rows[1][:k], rows[2][:k], rows[3][:k]
+	for p := range x0 {
+		bb := b[p*ldb : p*ldb+4 : p*ldb+4]
+		a0, a1, a2, a3 := x0[p], x1[p], x2[p], x3[p]
+		b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	r0, r1, r2, r3 := c[:4:4], c[ldc:ldc+4:ldc+4], c[2*ldc:2*ldc+4:2*ldc+4], c[3*ldc:3*ldc+4:3*ldc+4]
+	r0[0], r0[1], r0[2], r0[3] = r0[0]+c00, r0[1]+c01, r0[2]+c02, r0[3]+c03
+	r1[0], r1[1], r1[2], r1[3] = r1[0]+c10, r1[1]+c11, r1[2]+c12, r1[3]+c13
+	r2[0], r2[1], r2[2], r2[3] = r2[0]+c20, r2[1]+c21, r2[2]+c22, r2[3]+c23
+	r3[0], r3[1], r3[2], r3[3] = r3[0]+c30, r3[1]+c31, r3[2]+c32, r3[3]+c33
+}
+
+// kernelInd4x4 is the portable indirect micro-kernel.
+func kernelInd4x4(k int, a, b []float32, offs []int32, c []float32, ldc int) {
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+	a = a[:4*k]
+	for p, o := range offs[:k] {
+		aa, bb := a[4*p:4*p+4:4*p+4], b[o:o+4:o+4]
+		a0, a1, a2, a3 := aa[0], aa[1], aa[2], aa[3]
+		b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	r0, r1, r2, r3 := c[:4:4], c[ldc:ldc+4:ldc+4], c[2*ldc:2*ldc+4:2*ldc+4], c[3*ldc:3*ldc+4:3*ldc+4]
+	r0[0], r0[1], r0[2], r0[3] = r0[0]+c00, r0[1]+c01, r0[2]+c02, r0[3]+c03
+	r1[0], r1[1], r1[2], r1[3] = r1[0]+c10, r1[1]+c11, r1[2]+c12, r1[3]+c13
+	r2[0], r2[1], r2[2], r2[3] = r2[0]+c20, r2[1]+c21, r2[2]+c22, r2[3]+c23
+	r3[0], r3[1], r3[2], r3[3] = r3[0]+c30, r3[1]+c31, r3[2]+c32, r3[3]+c33
+}
 
 type packBufs struct{ a, b, tile []float32 }
 
@@ -36,6 +106,18 @@ var packPool = sync.Pool{New: func() any {
 // sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices, op(A)
 // m×k and op(B) k×n. It runs on the calling goroutine.
 func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmWith(tA, m, n, k, alpha, a, lda, func(dst []float32, pc, kc, jc, nc, nr int) {
+		packB(dst, tB, b, ldb, pc, kc, jc, nc, nr)
+	}, beta, c, ldc)
+}
+
+// bPacker writes op(B)[pc:pc+kc, jc:jc+nc] into dst in packB's layout. A
+// convolution supplies one that reads the image directly, so the im2col
+// matrix is never materialised.
+type bPacker func(dst []float32, pc, kc, jc, nc, nr int)
+
+// sgemmWith is sgemm with B given by a packer.
+func sgemmWith(tA bool, m, n, k int, alpha float32, a []float32, lda int, pb bPacker, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -62,7 +144,7 @@ func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 		nc := min(gemmNC, n-jc)
 		for pc := 0; pc < k; pc += gemmKC {
 			kc := min(gemmKC, k-pc)
-			packB(bufs.b, tB, b, ldb, pc, kc, jc, nc, nr)
+			pb(bufs.b, pc, kc, jc, nc, nr)
 			for ic := 0; ic < m; ic += gemmMC {
 				mc := min(gemmMC, m-ic)
 				packA(bufs.a, tA, a, lda, ic, mc, pc, kc, mr)

@@ -71,8 +71,10 @@ type Backend interface {
 	// per-(n,group) mean and 1/σ for the backward pass.
 	GroupNorm(y, mean, rstd, x, gamma, beta *Tensor, groups int, eps float32)
 	GroupNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma *Tensor, groups int)
-	SiLU(y, x *Tensor)
-	SiLUBackward(dx, dy, x *Tensor)
+	// SiLU computes y = x·σ(x) and, when sig is non-nil, keeps σ(x) there for
+	// the backward pass.
+	SiLU(y, sig, x *Tensor)
+	SiLUBackward(dx, dy, x, sig *Tensor)
 	// SoftmaxRows applies softmax over the last dimension of x.
 	SoftmaxRows(y, x *Tensor)
 	SoftmaxRowsBackward(dx, dy, y *Tensor)

@@ -132,11 +132,25 @@ func checkGrad(t *testing.T, tc gradCase) {
 	}
 }
 
-func TestKernelGradients(t *testing.T) {
+// kernelSets runs f with the CPU's micro-kernels and with the portable ones
+// (those WebAssembly uses), so both are checked on every machine.
+func kernelSets(t *testing.T, f func(t *testing.T)) {
+	t.Run("native", f)
+	t.Run("portable", func(t *testing.T) {
+		mr, nr, k, ka, ki, kr := kernMR, kernNR, kernel, kernelAcc, kernelInd, kernelRows
+		kernMR, kernNR, kernel, kernelAcc, kernelInd, kernelRows = 4, 4, kernel4x4, nil, kernelInd4x4, kernelRows4x4
+		defer func() { kernMR, kernNR, kernel, kernelAcc, kernelInd, kernelRows = mr, nr, k, ka, ki, kr }()
+		f(t)
+	})
+}
+
+func TestKernelGradients(t *testing.T) { kernelSets(t, testKernelGradients) }
+
+func testKernelGradients(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	var cases []gradCase
 	for _, cc := range []struct{ cin, cout, k, stride, pad, h int }{
-		{3, 4, 3, 1, 1, 6}, {3, 5, 3, 2, 1, 8}, {4, 3, 1, 1, 0, 5}, {2, 3, 3, 1, 0, 5},
+		{3, 4, 3, 1, 1, 6}, {3, 5, 3, 2, 1, 8}, {4, 3, 1, 1, 0, 5}, {2, 3, 3, 1, 0, 5}, {5, 20, 3, 1, 1, 7}, {20, 1, 3, 1, 1, 4},
 	} {
 		x := randTensor(r, 2, cc.cin, cc.h, cc.h)
 		w := randTensor(r, cc.cout, cc.cin, cc.k, cc.k)
@@ -178,10 +192,10 @@ func TestKernelGradients(t *testing.T) {
 	}
 	{
 		x := randTensor(r, 50)
-		y := be.New(50)
+		y, sig := be.New(50), be.New(50)
 		cases = append(cases, gradCase{"silu", []*Tensor{x},
-			func() *Tensor { be.SiLU(y, x); return y },
-			func(dy *Tensor) []*Tensor { dx := be.New(50); be.SiLUBackward(dx, dy, x); return []*Tensor{dx} }})
+			func() *Tensor { be.SiLU(y, sig, x); return y },
+			func(dy *Tensor) []*Tensor { dx := be.New(50); be.SiLUBackward(dx, dy, x, sig); return []*Tensor{dx} }})
 	}
 	{
 		x := randTensor(r, 3, 7)

@@ -148,17 +148,17 @@ func (n *groupNorm) backward(be nn.Backend, dy *nn.Tensor) *nn.Tensor {
 	return dx
 }
 
-type silu struct{ x, y, dx *nn.Tensor }
+type silu struct{ x, y, sig, dx *nn.Tensor }
 
 func (s *silu) forward(be nn.Backend, x *nn.Tensor) *nn.Tensor {
 	s.x = x
 	y := ensure(be, &s.y, x.Shape...)
-	be.SiLU(y, x)
+	be.SiLU(y, ensure(be, &s.sig, x.Shape...), x)
 	return y
 }
 
 func (s *silu) backward(be nn.Backend, dy *nn.Tensor) *nn.Tensor {
 	dx := ensure(be, &s.dx, s.x.Shape...)
-	be.SiLUBackward(dx, dy, s.x)
+	be.SiLUBackward(dx, dy, s.x, s.sig)
 	return dx
 }
