@@ -10,8 +10,13 @@ type RNG struct {
 }
 
 // NewRNG returns a generator seeded with seed.
-func NewRNG(seed uint64) *RNG {
-	src := rand.NewPCG(seed, 0x9e3779b97f4a7c15)
+func NewRNG(seed uint64) *RNG { return NewRNGStream(seed, 0x9e3779b97f4a7c15) }
+
+// NewRNGStream returns the generator for one of many independent streams of
+// a seed (the trainer uses one stream per step, so a resumed run draws the
+// same noise as an uninterrupted one).
+func NewRNGStream(seed, stream uint64) *RNG {
+	src := rand.NewPCG(seed, stream)
 	return &RNG{src: src, r: rand.New(src)}
 }
 

@@ -91,6 +91,21 @@ func (t *Trainer) Gradient(xt, eps []float32, n int, ts, labels []int) (float64,
 	return loss, nil
 }
 
+// Loss returns the noise-prediction loss without computing gradients.
+func (t *Trainer) Loss(xt, eps []float32, n int, ts, labels []int) (float64, error) {
+	be, cfg := t.Model.Backend, t.Model.Config
+	x := ensure(be, &t.x, n, cfg.InChannels, cfg.ImageSize, cfg.ImageSize)
+	e := ensure(be, &t.eps, x.Shape...)
+	dy := ensure(be, &t.dy, x.Shape...)
+	be.Upload(x, xt)
+	be.Upload(e, eps)
+	out, err := t.Model.Forward(x, ts, labels)
+	if err != nil {
+		return 0, err
+	}
+	return be.MSE(dy, out, e), nil
+}
+
 // Apply takes one Adam step with the gradients in Model.Grads and updates the EMA.
 func (t *Trainer) Apply() {
 	be, c := t.Model.Backend, t.Config

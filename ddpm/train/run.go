@@ -1,0 +1,303 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/ddpm-go/ddpm/ddpm"
+	"github.com/ddpm-go/ddpm/ddpm/mnist"
+	"github.com/ddpm-go/ddpm/ddpm/nn"
+	"github.com/ddpm-go/ddpm/ddpm/picture"
+	"github.com/ddpm-go/ddpm/ddpm/safetensors"
+	"github.com/ddpm-go/ddpm/ddpm/training"
+	"github.com/ddpm-go/ddpm/ddpm/unet"
+	"github.com/schollz/progressbar/v3"
+)
+
+// logEntry is one line of log.jsonl.
+type logEntry struct {
+	Step      int      `json:"step"`
+	Epoch     float64  `json:"epoch"`
+	TrainLoss float64  `json:"train_loss"`
+	TestLoss  *float64 `json:"test_loss,omitempty"`
+	ElapsedS  float64  `json:"elapsed_s"` // training time of the whole run so far, across resumes
+	Time      string   `json:"time"`
+}
+
+const logEvery = 50 // steps per train-loss line in log.jsonl
+
+func run(o *options, stop <-chan os.Signal) error {
+	dir := o.data
+	if dir == "" {
+		d, err := mnist.DefaultDir()
+		if err != nil {
+			return err
+		}
+		dir = d
+	}
+	trainSet, err := mnist.Load(dir, mnist.Train, 32)
+	if err != nil {
+		return err
+	}
+	testSet, err := mnist.Load(dir, mnist.Test, 32)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(o.out, "samples"), 0o755); err != nil {
+		return fmt.Errorf("cannot create the run folder: %v", err)
+	}
+	paths := runPaths{dir: o.out}
+	tr, elapsed, err := setup(o, paths)
+	if err != nil {
+		return err
+	}
+	var engine training.Engine
+	switch o.backend {
+	case "gorgonia":
+		fmt.Fprintf(os.Stderr, "backend: gorgonia TapeMachine (slow; the reference engine)\n")
+		e, err := training.NewGorgoniaEngine(tr, o.batch)
+		if err != nil {
+			return err
+		}
+		engine = e
+	default:
+		fmt.Fprintf(os.Stderr, "backend: cpu, our float32 kernels on %d cores (no GPU backend in this build)\n", runtime.GOMAXPROCS(0))
+	}
+	r, err := training.New(tr, engine, trainSet, testSet, o.batch, o.seed)
+	if err != nil {
+		return err
+	}
+	total := o.steps
+	if total == 0 {
+		total = o.epochs * r.StepsPerEpoch()
+	}
+	evalEvery := o.evalEvery
+	if evalEvery == 0 {
+		evalEvery = r.StepsPerEpoch()
+	}
+	fmt.Fprintf(os.Stderr, "model: %s, %d parameters; %d images, batch %d, %d steps per epoch\n",
+		tr.Model.Config, tr.Model.NumParams(), trainSet.N, o.batch, r.StepsPerEpoch())
+	if tr.Step >= total {
+		fmt.Fprintf(os.Stderr, "already at step %d of %d: nothing to do (raise -steps or -epochs to train further)\n", tr.Step, total)
+		return nil
+	}
+	if tr.Step > 0 {
+		fmt.Fprintf(os.Stderr, "resuming at step %d of %d\n", tr.Step, total)
+	}
+
+	logf, err := os.OpenFile(paths.log(), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	writeLog := func(e logEntry) error {
+		b, _ := json.Marshal(e)
+		_, err := logf.Write(append(b, '\n'))
+		return err
+	}
+
+	bar := progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetDescription("train"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("step"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(250*time.Millisecond),
+		progressbar.OptionFullWidth(),
+	)
+	bar.Set(tr.Step)
+	say := func(format string, args ...any) {
+		bar.Clear()
+		fmt.Fprintf(os.Stderr, format+"\n", args...)
+	}
+
+	start := time.Now()
+	lastCheckpoint := tr.Step
+	elapsedNow := func() float64 { return elapsed + time.Since(start).Seconds() }
+	save := func() error {
+		if err := r.Engine.Sync(); err != nil {
+			return err
+		}
+		meta := map[string]string{"seed": strconv.FormatUint(o.seed, 10), "batch": strconv.Itoa(o.batch),
+			"elapsed_s": fmt.Sprintf("%.0f", elapsedNow()), "backend": o.backend}
+		if err := tr.SaveCheckpoint(paths.checkpoint(), meta); err != nil {
+			return fmt.Errorf("writing the checkpoint (the previous one is intact): %v", err)
+		}
+		wmeta := map[string]string{unet.MetaStep: strconv.Itoa(tr.Step), unet.MetaSchedule: tr.Schedule.Kind,
+			unet.MetaTimesteps: strconv.Itoa(tr.Schedule.T()), "dataset": "mnist", "weights": "ema",
+			"elapsed_s": fmt.Sprintf("%.0f", elapsedNow())}
+		if err := tr.Model.Save(paths.weights(), tr.EMA, safetensors.F32, wmeta); err != nil {
+			return fmt.Errorf("writing the weights: %v", err)
+		}
+		lastCheckpoint = tr.Step
+		return plotLoss(paths.log(), paths.lossPlot())
+	}
+	grid := func() error {
+		m, err := r.EMAModel()
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(o.out, "samples", fmt.Sprintf("step-%06d.png", tr.Step))
+		if err := sampleGrid(m, tr.Schedule, path); err != nil {
+			return err
+		}
+		say("step %d: samples in %s", tr.Step, path)
+		return nil
+	}
+
+	var windowSum float64
+	var windowN int
+	smooth := math.NaN()
+	for tr.Step < total {
+		select {
+		case <-stop:
+			say("interrupted at step %d: writing a checkpoint", tr.Step)
+			if err := save(); err != nil {
+				return err
+			}
+			say("checkpoint written to %s; continue with -resume", paths.checkpoint())
+			return nil
+		default:
+		}
+		loss, err := r.Step()
+		if err != nil {
+			return fmt.Errorf("%v; stopped. The last good checkpoint (step %d) is kept in %s", err, lastCheckpoint, paths.checkpoint())
+		}
+		if math.IsNaN(smooth) {
+			smooth = loss
+		}
+		smooth = 0.98*smooth + 0.02*loss
+		windowSum += loss
+		windowN++
+		bar.Describe(fmt.Sprintf("epoch %d loss %.4f", r.Epoch()+1, smooth))
+		bar.Set(tr.Step)
+		step := tr.Step
+		entry := logEntry{Step: step, Epoch: float64(step) / float64(r.StepsPerEpoch()), ElapsedS: elapsedNow(), Time: time.Now().UTC().Format(time.RFC3339)}
+		if step%evalEvery == 0 || step == total {
+			tl, err := r.TestLoss(o.testImages)
+			if err != nil {
+				return err
+			}
+			entry.TestLoss = &tl
+			say("step %d (epoch %.3f): train loss %.4f, test loss %.4f", step, entry.Epoch, smooth, tl)
+		}
+		if step%logEvery == 0 || entry.TestLoss != nil {
+			entry.TrainLoss = windowSum / float64(windowN)
+			windowSum, windowN = 0, 0
+			if err := writeLog(entry); err != nil {
+				return err
+			}
+		}
+		if o.sampleEvery > 0 && step%o.sampleEvery == 0 {
+			if err := grid(); err != nil {
+				return err
+			}
+		}
+		if step%o.checkpointEvery == 0 {
+			if err := save(); err != nil {
+				return err
+			}
+		}
+	}
+	bar.Finish()
+	if err := save(); err != nil {
+		return err
+	}
+	if o.sampleEvery == 0 || tr.Step%o.sampleEvery != 0 {
+		if err := grid(); err != nil {
+			return err
+		}
+	}
+	say("done: %d steps; weights in %s, loss plot in %s", tr.Step, paths.weights(), paths.lossPlot())
+	return nil
+}
+
+type runPaths struct{ dir string }
+
+func (p runPaths) checkpoint() string { return filepath.Join(p.dir, "checkpoint.safetensors") }
+func (p runPaths) weights() string    { return filepath.Join(p.dir, "weights.safetensors") }
+func (p runPaths) log() string        { return filepath.Join(p.dir, "log.jsonl") }
+func (p runPaths) lossPlot() string   { return filepath.Join(p.dir, "loss.png") }
+
+// setup starts a new run or resumes the one in the run folder, refusing to
+// overwrite a checkpoint or to mix configurations.
+func setup(o *options, p runPaths) (*unet.Trainer, float64, error) {
+	sched, err := ddpm.NewSchedule(o.schedule, o.timeSteps)
+	if err != nil {
+		return nil, 0, err
+	}
+	cfg := unet.DefaultConfig()
+	cfg.Channels = o.channels
+	if !o.cond {
+		cfg.NumClasses = 0
+	}
+	tc := unet.DefaultTrainConfig()
+	tc.LR, tc.EMADecay, tc.PUncond = o.lr, o.ema, o.pUncond
+	be := nn.CPU{}
+	_, err = os.Stat(p.checkpoint())
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if o.resume {
+			return nil, 0, fmt.Errorf("-resume: no checkpoint in %s", p.dir)
+		}
+		m, err := unet.New(cfg, be, o.seed)
+		if err != nil {
+			return nil, 0, err
+		}
+		return unet.NewTrainer(m, sched, tc), 0, nil
+	case err != nil:
+		return nil, 0, err
+	case !o.resume:
+		return nil, 0, fmt.Errorf("%s already holds a checkpoint; pass -resume to continue it, or choose another -out", p.dir)
+	}
+	tr, meta, err := unet.LoadCheckpoint(p.checkpoint(), be)
+	if err != nil {
+		return nil, 0, err
+	}
+	if got := tr.Model.Config.String(); got != cfg.String() {
+		return nil, 0, fmt.Errorf("the checkpoint in %s is for the model %s, the flags ask for %s; use the same -channels/-cond or another -out", p.dir, got, cfg)
+	}
+	if tr.Schedule.Kind != sched.Kind || tr.Schedule.T() != sched.T() {
+		return nil, 0, fmt.Errorf("the checkpoint in %s uses the %s schedule with T=%d, the flags ask for %s with T=%d", p.dir, tr.Schedule.Kind, tr.Schedule.T(), sched.Kind, sched.T())
+	}
+	if meta["seed"] != strconv.FormatUint(o.seed, 10) || meta["batch"] != strconv.Itoa(o.batch) {
+		return nil, 0, fmt.Errorf("the checkpoint in %s was trained with -seed %s -batch %s; resume with the same values", p.dir, meta["seed"], meta["batch"])
+	}
+	tr.Config = tc
+	elapsed, _ := strconv.ParseFloat(meta["elapsed_s"], 64)
+	return tr, elapsed, nil
+}
+
+// sampleGrid writes an 8×8 grid of samples of the digits 0–9 in turn (or
+// unconditional ones), 50 DDIM steps, guidance 2, a fixed seed so grids of
+// different steps compare.
+func sampleGrid(m *unet.Model, s *ddpm.Schedule, path string) error {
+	const n = 64
+	var labels []int
+	var model ddpm.Denoiser = m
+	if m.Config.NumClasses > 0 {
+		labels = make([]int, n)
+		for i := range labels {
+			labels[i] = i % 10
+		}
+		model = &ddpm.Guided{Model: m, Scale: 2, NullLabel: m.Config.NullLabel()}
+	}
+	sampler, err := ddpm.NewDDIM(s, 50, 0)
+	if err != nil {
+		return err
+	}
+	x, err := ddpm.Sample(model, sampler, n, m.Config.Pixels(), labels, ddpm.NewRNG(12345))
+	if err != nil {
+		return err
+	}
+	return picture.SavePNG(path, picture.Grid(x, n, m.Config.ImageSize, 8, 2, 2))
+}
