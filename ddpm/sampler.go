@@ -146,3 +146,15 @@ func scratch(buf *[]float32, dst []float32, n int) []float32 {
 	}
 	return (*buf)[:n]
 }
+
+// NewSampler returns the sampler named kind: "ddpm" (all T steps; steps is
+// ignored) or "ddim" (steps evenly spaced steps with the given eta).
+func NewSampler(kind string, s *Schedule, steps int, eta float64) (Sampler, error) {
+	switch kind {
+	case "ddpm":
+		return &DDPM{S: s}, nil
+	case "ddim":
+		return NewDDIM(s, steps, eta)
+	}
+	return nil, fmt.Errorf("ddpm: unknown sampler %q (want ddpm or ddim)", kind)
+}

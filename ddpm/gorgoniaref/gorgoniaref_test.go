@@ -7,6 +7,7 @@ import (
 
 	"github.com/ddpm-go/ddpm/ddpm/nn"
 	"github.com/ddpm-go/ddpm/ddpm/unet"
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -184,4 +185,46 @@ func TestUNetMatchesGorgonia(t *testing.T) {
 		}
 	}
 	t.Logf("worst parameter-gradient rel err %.3g over %d tensors", worst, len(m.Params))
+}
+
+// The fast graph (gorgonia's own stride-1 Conv2d) computes the same forward
+// pass as ours, so benchmarking it compares like with like.
+func TestStockConvForwardMatches(t *testing.T) {
+	cfg := unet.DefaultConfig()
+	m, _ := unet.New(cfg, nn.CPU{}, 4)
+	const n = 2
+	net, err := Build(cfg, n, tensor.Float32, StockConv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := net.SetWeights(m.Weights.Data); err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, n*cfg.Pixels())
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	ts, labels := []int{10, 900}, []int{4, 10}
+	if err := net.SetInputs(x, ts, labels); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(net.Graph)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := Float64s(net.Out.Value())
+	if err != nil {
+		t.Fatal(err)
+	}
+	xt := m.Backend.New(n, 1, 32, 32)
+	copy(xt.Data, x)
+	out, err := m.Forward(xt, ts, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := relErr(out.Data, ref); e > 1e-5 {
+		t.Errorf("stock-conv graph output rel err %.3g vs ours", e)
+	}
 }

@@ -282,3 +282,26 @@ func attend(qkv, y, dy, dqkv arr) {
 		}
 	}
 }
+
+// biasChannelsFn adds b [C] to every pixel of channel c of x [N,C,H,W].
+var biasChannelsFn = &kernelFn{
+	name:    "RefBiasChannels",
+	inDims:  []int{4, 1},
+	outDims: 4,
+	shape:   func(in []tensor.Shape) tensor.Shape { return in[0].Clone() },
+	forward: func(in []arr, y arr) {
+		c, l := in[0].shape[1], in[0].shape[2]*in[0].shape[3]
+		for i, v := range in[0].data {
+			y.data[i] = v + in[1].data[(i/l)%c]
+		}
+	},
+	grads: []func(in []arr, dy, dx arr){
+		func(_ []arr, dy, dx arr) { copy(dx.data, dy.data) },
+		func(in []arr, dy, db arr) {
+			c, l := in[0].shape[1], in[0].shape[2]*in[0].shape[3]
+			for i, v := range dy.data {
+				db.data[(i/l)%c] += v
+			}
+		},
+	},
+}

@@ -40,8 +40,17 @@ type Net struct {
 	shapes map[string][]int
 }
 
+// Option changes how Build expresses the network.
+type Option func(*builder)
+
+// StockConv makes stride-1 convolutions gorgonia's own Conv2d (im2col and a
+// BLAS GEMM) plus a bias op, instead of the naive reference loops: the graph
+// then runs at gorgonia's speed. Its forward pass is checked against ours;
+// train with the default graph, whose gradients are checked.
+func StockConv() Option { return func(b *builder) { b.stockConv = true } }
+
 // Build constructs the graph of cfg for batches of n images.
-func Build(cfg unet.Config, n int, dt tensor.Dtype) (*Net, error) {
+func Build(cfg unet.Config, n int, dt tensor.Dtype, opts ...Option) (*Net, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -59,6 +68,9 @@ func Build(cfg unet.Config, n int, dt tensor.Dtype) (*Net, error) {
 		net.shapes[p.Name] = p.Shape
 	}
 	b := &builder{net: net, p: byName}
+	for _, o := range opts {
+		o(b)
+	}
 	S, td := cfg.ImageSize, cfg.TimeDim()
 	net.X = G.NewTensor(net.Graph, dt, 4, G.WithShape(n, cfg.InChannels, S, S), G.WithName("x"))
 	net.TSin = G.NewMatrix(net.Graph, dt, G.WithShape(n, td), G.WithName("tsin"))
@@ -74,9 +86,10 @@ func Build(cfg unet.Config, n int, dt tensor.Dtype) (*Net, error) {
 
 // builder threads the first error through graph construction.
 type builder struct {
-	net *Net
-	p   map[string]*G.Node
-	err error
+	net       *Net
+	p         map[string]*G.Node
+	err       error
+	stockConv bool
 }
 
 func (b *builder) must(n *G.Node, err error) *G.Node {
@@ -121,6 +134,13 @@ func (b *builder) conv(name string, x *G.Node, stride int) *G.Node {
 		return nil
 	}
 	k := b.net.shapes[name+".weight"][2]
+	if b.stockConv && stride == 1 {
+		y := b.must(G.Conv2d(x, b.param(name+".weight"), tensor.Shape{k, k}, []int{k / 2, k / 2}, []int{1, 1}, []int{1, 1}))
+		if b.err != nil {
+			return nil
+		}
+		return b.must(biasChannelsFn.apply(y, b.param(name+".bias")))
+	}
 	return b.must(convFn(stride, k/2).apply(x, b.param(name+".weight"), b.param(name+".bias")))
 }
 

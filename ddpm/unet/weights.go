@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/ddpm-go/ddpm/ddpm"
 	"github.com/ddpm-go/ddpm/ddpm/nn"
 	"github.com/ddpm-go/ddpm/ddpm/safetensors"
 )
@@ -118,4 +120,21 @@ func (m *Model) ParamNames() []string {
 		s = append(s, p.Name)
 	}
 	return slices.Clip(s)
+}
+
+// ScheduleOf returns the noise schedule recorded in a weights file's
+// metadata (the paper's linear schedule with T=1000 when absent).
+func ScheduleOf(meta map[string]string) (*ddpm.Schedule, error) {
+	kind, T := meta[MetaSchedule], ddpm.DefaultT
+	if kind == "" {
+		kind = "linear"
+	}
+	if v, ok := meta[MetaTimesteps]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, fmt.Errorf("weights: bad %s %q", MetaTimesteps, v)
+		}
+		T = n
+	}
+	return ddpm.NewSchedule(kind, T)
 }

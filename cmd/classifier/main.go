@@ -1,0 +1,76 @@
+// Command classifier trains the small MNIST classifier that cmd/eval uses to
+// judge samples, with the project's own kernels, and writes it with its test
+// accuracy to weights/classifier.safetensors.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/ddpm-go/ddpm/ddpm/classifier"
+	"github.com/ddpm-go/ddpm/ddpm/mnist"
+	"github.com/ddpm-go/ddpm/ddpm/nn"
+	"github.com/schollz/progressbar/v3"
+)
+
+func main() {
+	fs := flag.NewFlagSet("classifier", flag.ContinueOnError)
+	out := fs.String("out", filepath.Join("weights", "classifier.safetensors"), "where to write the classifier")
+	epochs := fs.Int("epochs", 4, "passes over the training set")
+	batch := fs.Int("batch", 128, "images per step")
+	lr := fs.Float64("lr", 1e-3, "initial Adam learning rate (decays linearly to a tenth)")
+	seed := fs.Uint64("seed", 1, "seed")
+	data := fs.String("data", "", "folder with the MNIST IDX files (default: the GoMNIST module)")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	if err := run(*out, *data, *epochs, *batch, *lr, *seed); err != nil {
+		fmt.Fprintln(os.Stderr, "classifier:", err)
+		os.Exit(1)
+	}
+}
+
+func run(out, data string, epochs, batch int, lr float64, seed uint64) error {
+	if epochs < 1 || batch < 1 || !(lr > 0) {
+		return fmt.Errorf("-epochs, -batch and -lr must be positive")
+	}
+	if data == "" {
+		d, err := mnist.DefaultDir()
+		if err != nil {
+			return err
+		}
+		data = d
+	}
+	train, err := mnist.Load(data, mnist.Train, classifier.Size)
+	if err != nil {
+		return err
+	}
+	test, err := mnist.Load(data, mnist.Test, classifier.Size)
+	if err != nil {
+		return err
+	}
+	m := classifier.New(nn.CPU{}, seed)
+	bar := progressbar.NewOptions(epochs*(train.N/batch), progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("step"), progressbar.OptionFullWidth())
+	smooth := 2.3
+	m.Train(train, epochs, batch, lr, seed, func(epoch, _ int, loss float64) {
+		smooth = 0.98*smooth + 0.02*loss
+		bar.Describe(fmt.Sprintf("epoch %d loss %.4f", epoch+1, smooth))
+		bar.Add(1)
+	})
+	bar.Finish()
+	acc := m.Accuracy(test)
+	fmt.Fprintf(os.Stderr, "\ntest accuracy %.4f (%d images)\n", acc, test.N)
+	meta := map[string]string{classifier.MetaAccuracy: fmt.Sprintf("%.4f", acc), "epochs": fmt.Sprint(epochs), "batch": fmt.Sprint(batch)}
+	if err := m.Save(out, meta); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "wrote", out)
+	return nil
+}

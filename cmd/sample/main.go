@@ -1,0 +1,238 @@
+// Command sample draws digits from trained weights and writes the figures of
+// the MNIST DDPM tutorial as PNG, plus an animation:
+//
+//	grid.png     an 8×8 grid of samples
+//	reverse.png  the reverse process of 8 samples at t = 1000, 900, …, 100, 1 and the result
+//	forward.png  the forward (noising) process of 8 test images at the same t
+//	denoise.gif  the whole denoising of the grid
+//
+// Usage:
+//
+//	go run ./cmd/sample                          # DDIM, 50 steps, digits 0–9 in turn
+//	go run ./cmd/sample -sampler ddpm -label 7   # 1000 ancestral steps, all sevens
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/ddpm-go/ddpm/ddpm"
+	"github.com/ddpm-go/ddpm/ddpm/mnist"
+	"github.com/ddpm-go/ddpm/ddpm/nn"
+	"github.com/ddpm-go/ddpm/ddpm/picture"
+	"github.com/ddpm-go/ddpm/ddpm/unet"
+)
+
+type options struct {
+	weights, sampler, label, out string
+	steps, n                     int
+	eta, guidance                float64
+	seed                         uint64
+}
+
+func main() {
+	o := &options{}
+	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
+	fs.StringVar(&o.weights, "weights", filepath.Join("weights", "mnist.safetensors"), "weights file")
+	fs.StringVar(&o.sampler, "sampler", "ddim", "ddpm (all T ancestral steps) or ddim")
+	fs.IntVar(&o.steps, "steps", 50, "DDIM steps")
+	fs.Float64Var(&o.eta, "eta", 0, "DDIM η: 0 deterministic, 1 DDPM-like noise")
+	fs.StringVar(&o.label, "label", "mix", "digit 0..9, none (unconditional), or mix (0–9 in turn)")
+	fs.Float64Var(&o.guidance, "guidance", 2, "classifier-free guidance scale (1: plain conditional)")
+	fs.IntVar(&o.n, "n", 64, "samples in the grid")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the initial noise")
+	fs.StringVar(&o.out, "out", "out", "folder for the figures")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/sample [flags]\n\nSamples digits and writes grid.png, reverse.png, forward.png and denoise.gif into -out.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "sample:", err)
+		os.Exit(1)
+	}
+}
+
+// Labels turns -label into one label per image (nil for unconditional models).
+func labels(spec string, n int, m *unet.Model) ([]int, error) {
+	if m.Config.NumClasses == 0 {
+		if spec != "none" && spec != "mix" {
+			return nil, fmt.Errorf("-label %s: these weights are unconditional; use -label none", spec)
+		}
+		return nil, nil
+	}
+	out := make([]int, n)
+	for i := range out {
+		switch spec {
+		case "mix":
+			out[i] = i % 10
+		case "none":
+			out[i] = m.Config.NullLabel()
+		default:
+			d, err := strconv.Atoi(spec)
+			if err != nil || d < 0 || d >= m.Config.NumClasses {
+				return nil, fmt.Errorf("-label %q: want a digit 0..%d, none or mix", spec, m.Config.NumClasses-1)
+			}
+			out[i] = d
+		}
+	}
+	return out, nil
+}
+
+func run(o *options) error {
+	if o.n < 1 || o.n > 1024 {
+		return fmt.Errorf("-n must be in 1..1024")
+	}
+	m, meta, err := unet.Load(o.weights, nn.CPU{})
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no weights at %s: train some with `go run ./ddpm/train` (they land in runs/mnist/weights.safetensors) or pass -weights", o.weights)
+	}
+	if err != nil {
+		return err
+	}
+	sched, err := unet.ScheduleOf(meta)
+	if err != nil {
+		return err
+	}
+	sampler, err := ddpm.NewSampler(o.sampler, sched, o.steps, o.eta)
+	if err != nil {
+		return err
+	}
+	lab, err := labels(o.label, o.n, m)
+	if err != nil {
+		return err
+	}
+	if !(o.guidance >= 0) {
+		return fmt.Errorf("-guidance must be ≥ 0")
+	}
+	var model ddpm.Denoiser = m
+	if m.Config.NumClasses > 0 {
+		model = &ddpm.Guided{Model: m, Scale: o.guidance, NullLabel: m.Config.NullLabel()}
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	size, px := m.Config.ImageSize, m.Config.Pixels()
+	cols := int(math.Ceil(math.Sqrt(float64(o.n))))
+	p, err := ddpm.NewProcess(model, sampler, o.n, px, lab, ddpm.NewRNG(o.seed))
+	if err != nil {
+		return err
+	}
+
+	// The reverse strip: the first rows images at paper steps 1000, 900, …, 100, 1, then x_0.
+	marks := []int{1000, 900, 800, 700, 600, 500, 400, 300, 200, 100, 1}
+	for i := range marks {
+		marks[i] = marks[i] * sched.T() / 1000
+	}
+	marks[len(marks)-1] = 1
+	rows := min(8, o.n)
+	strip := make([][]float32, rows) // per row, its snapshots one after another
+	mark := 0
+	snapshot := func() {
+		for r := 0; r < rows; r++ {
+			strip[r] = append(strip[r], p.X[r*px:(r+1)*px]...)
+		}
+	}
+	total := len(sampler.Timesteps())
+	every := max(1, total/60) // about 60 animation frames
+	var frames []*image.Gray
+	frame := func() { frames = append(frames, picture.Grid(p.X, o.n, size, cols, 2, 1)) }
+	frame()
+	for !p.Done() {
+		// Before the step at code index t the state is x_{t+1} in the paper's numbering.
+		for mark < len(marks) && p.Timestep()+1 <= marks[mark] {
+			snapshot()
+			mark++
+		}
+		if err := p.Step(); err != nil {
+			return err
+		}
+		if p.Index()%every == 0 || p.Done() {
+			frame()
+		}
+		if p.Index()%max(1, total/10) == 0 {
+			fmt.Fprintf(os.Stderr, "\rstep %d/%d", p.Index(), total)
+		}
+	}
+	fmt.Fprintln(os.Stderr)
+	for ; mark < len(marks); mark++ { // marks below the last DDIM step show the last state
+		snapshot()
+	}
+	snapshot() // x_0
+
+	write := func(name string, img *image.Gray) error {
+		path := filepath.Join(o.out, name)
+		if err := picture.SavePNG(path, img); err != nil {
+			return err
+		}
+		fmt.Fprintln(os.Stderr, "wrote", path)
+		return nil
+	}
+	if err := write("grid.png", picture.Grid(p.X, o.n, size, cols, 2, 2)); err != nil {
+		return err
+	}
+	if err := write("reverse.png", stripImage(strip, len(marks)+1, size)); err != nil {
+		return err
+	}
+	fwd, err := forwardStrip(sched, marks, rows, size, o.seed)
+	if err != nil {
+		return err
+	}
+	if err := write("forward.png", fwd); err != nil {
+		return err
+	}
+	gifPath := filepath.Join(o.out, "denoise.gif")
+	if err := picture.SaveGIF(gifPath, frames, 8, 300); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "wrote", gifPath)
+	return nil
+}
+
+// stripImage lays out rows of snapshots, one row per image.
+func stripImage(strip [][]float32, cols, size int) *image.Gray {
+	var all []float32
+	for _, row := range strip {
+		all = append(all, row...)
+	}
+	return picture.Grid(all, len(strip)*cols, size, cols, 2, 2)
+}
+
+// forwardStrip noises the first rows MNIST test images to each mark.
+func forwardStrip(s *ddpm.Schedule, marks []int, rows, size int, seed uint64) (*image.Gray, error) {
+	dir, err := mnist.DefaultDir()
+	if err != nil {
+		return nil, err
+	}
+	test, err := mnist.Load(dir, mnist.Test, size)
+	if err != nil {
+		return nil, err
+	}
+	px := size * size
+	rng := ddpm.NewRNG(seed)
+	strip := make([][]float32, rows)
+	eps := make([]float32, px)
+	for r := 0; r < rows; r++ {
+		x0 := test.Image(r)
+		rng.Normal(eps)
+		strip[r] = append(strip[r], x0...) // clean image first, then t = 1, 100, …, 1000
+		for i := len(marks) - 1; i >= 0; i-- {
+			xt := make([]float32, px)
+			s.QSample(xt, x0, eps, marks[i]-1)
+			strip[r] = append(strip[r], xt...)
+		}
+	}
+	return stripImage(strip, len(marks)+1, size), nil
+}
