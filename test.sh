@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The project's test command: vet, native tests, and the ddpm packages'
-# tests compiled to WebAssembly and run under Node.
+# The project's test command: vet, native tests (the browser end-to-end tests
+# included, in headless Chromium), and the ddpm packages' tests compiled to
+# WebAssembly and run under Node.
 set -euo pipefail
 cd "$(dirname "$0")"
 export PATH="$PATH:$(go env GOROOT)/lib/wasm"
 
 go vet ./...
 CGO_ENABLED=0 go build ./...
+./build.sh        # web/ for the browser tests
 go test -count=1 ./...
+GOOS=js GOARCH=wasm go vet ./ddpm/... ./wasm/...
 GOOS=js GOARCH=wasm go test -count=1 ./ddpm/...

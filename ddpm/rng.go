@@ -7,6 +7,9 @@ import "math/rand/v2"
 type RNG struct {
 	src *rand.PCG
 	r   *rand.Rand
+
+	total, offset int       // see Window
+	buf           []float32 // a whole batch's draw in window mode
 }
 
 // NewRNG returns a generator seeded with seed.
@@ -22,10 +25,29 @@ func NewRNGStream(seed, stream uint64) *RNG {
 
 // Normal fills dst with independent N(0, 1) samples.
 func (g *RNG) Normal(dst []float32) {
+	if g.total > 0 {
+		if cap(g.buf) < g.total {
+			g.buf = make([]float32, g.total)
+		}
+		g.buf = g.buf[:g.total]
+		g.fill(g.buf)
+		copy(dst, g.buf[g.offset:g.offset+len(dst)])
+		return
+	}
+	g.fill(dst)
+}
+
+func (g *RNG) fill(dst []float32) {
 	for i := range dst {
 		dst[i] = float32(g.r.NormFloat64())
 	}
 }
+
+// Window makes every later Normal call draw total values and return those
+// from offset on. A worker that computes images lo..hi of a batch sets
+// Window(batch·pixels, lo·pixels) and so draws exactly the noise that the
+// whole batch would give those images: split runs match unsplit ones.
+func (g *RNG) Window(total, offset int) { g.total, g.offset = total, offset }
 
 // IntN returns a uniform integer in [0, n).
 func (g *RNG) IntN(n int) int { return g.r.IntN(n) }

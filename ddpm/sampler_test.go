@@ -241,3 +241,30 @@ func TestRNGStreamIsPortable(t *testing.T) {
 		}
 	}
 }
+
+// A batch computed in two halves with windowed RNGs equals the whole batch.
+func TestSplitBatchMatchesWhole(t *testing.T) {
+	s := NewLinear(1000, 1e-4, 0.02)
+	const n, size = 4, 8
+	labels := []int{1, 2, 3, 4}
+	for _, mk := range []func() Sampler{
+		func() Sampler { return &DDPM{S: s} },
+		func() Sampler { d, _ := NewDDIM(s, 10, 1); return d },
+	} {
+		whole, err := Sample(&fakeDenoiser{}, mk(), n, size, labels, NewRNG(8))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, half := range [][2]int{{0, 3}, {3, 4}} {
+			rng := NewRNG(8)
+			rng.Window(n*size, half[0]*size)
+			part, err := Sample(&fakeDenoiser{}, mk(), half[1]-half[0], size, labels[half[0]:half[1]], rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !equalVec(part, whole[half[0]*size:half[1]*size]) {
+				t.Fatalf("images %v computed apart differ from the whole batch", half)
+			}
+		}
+	}
+}

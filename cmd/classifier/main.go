@@ -19,7 +19,7 @@ import (
 func main() {
 	fs := flag.NewFlagSet("classifier", flag.ContinueOnError)
 	out := fs.String("out", filepath.Join("weights", "classifier.safetensors"), "where to write the classifier")
-	epochs := fs.Int("epochs", 4, "passes over the training set")
+	epochs := fs.Int("epochs", 8, "passes over the training set")
 	batch := fs.Int("batch", 128, "images per step")
 	lr := fs.Float64("lr", 1e-3, "initial Adam learning rate (decays linearly to a tenth)")
 	seed := fs.Uint64("seed", 1, "seed")

@@ -73,9 +73,10 @@ func (m *Model) Accuracy(s *mnist.Set) float64 {
 	return float64(correct) / float64(s.N)
 }
 
-// Train runs epochs of Adam over s in random order, the learning rate
-// decaying linearly from lr to lr/10, calling progress after each step with
-// the epoch, step and loss.
+// Train runs epochs of Adam over s in random order, each image shifted by up
+// to 2 pixels (the usual augmentation that takes a small CNN past 99%), the
+// learning rate decaying linearly from lr to lr/10, calling progress after
+// each step with the epoch, step and loss.
 func (m *Model) Train(s *mnist.Set, epochs, batch int, lr float64, seed uint64, progress func(epoch, step int, loss float64)) {
 	opt := m.NewAdam(lr)
 	px := s.Size * s.Size
@@ -89,12 +90,26 @@ func (m *Model) Train(s *mnist.Set, epochs, batch int, lr float64, seed uint64, 
 			opt.LR = lr * (1 - 0.9*float64(done)/float64(total))
 			done++
 			for i, j := range perm[st : st+batch] {
-				copy(imgs[i*px:], s.Image(j))
+				shift(imgs[i*px:(i+1)*px], s.Image(j), s.Size, r.IntN(5)-2, r.IntN(5)-2)
 				labels[i] = s.Labels[j]
 			}
 			loss := m.TrainStep(opt, imgs, labels)
 			if progress != nil {
 				progress(e, st/batch, loss)
+			}
+		}
+	}
+}
+
+// shift writes src moved by (dx, dy) pixels into dst, filling with background.
+func shift(dst, src []float32, size, dx, dy int) {
+	for y := 0; y < size; y++ {
+		for x := 0; x < size; x++ {
+			sx, sy := x-dx, y-dy
+			if sx < 0 || sy < 0 || sx >= size || sy >= size {
+				dst[y*size+x] = -1
+			} else {
+				dst[y*size+x] = src[sy*size+sx]
 			}
 		}
 	}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Builds the browser demo into web/ (a static folder that any file server,
+# GitHub Pages included, can serve):
+#   ./build.sh          compile main.wasm and worker.wasm, copy wasm_exec.js and the weights
+#   ./build.sh serve    the same, then serve web/ on http://localhost:8080 (PORT to change)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+GOOS=js GOARCH=wasm go build -trimpath -ldflags="-s -w" -o web/main.wasm ./wasm
+GOOS=js GOARCH=wasm go build -trimpath -ldflags="-s -w" -o web/worker.wasm ./wasm/worker
+cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" web/wasm_exec.js
+mkdir -p web/weights
+cp weights/mnist-f16.safetensors web/weights/mnist.safetensors
+ls -l web/*.wasm web/weights/*.safetensors | awk '{print $5, $9}'
+
+if [ "${1:-}" = serve ]; then
+  exec go run ./cmd/serve -dir web -addr "localhost:${PORT:-8080}"
+fi

@@ -1,0 +1,232 @@
+// Package e2e tests the browser demo in a real headless Chromium: the page
+// built by ./build.sh is served from a local test server and driven with
+// chromedp.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/ddpm-go/ddpm/ddpm"
+	"github.com/ddpm-go/ddpm/ddpm/nn"
+	"github.com/ddpm-go/ddpm/ddpm/unet"
+)
+
+const webDir = "../../web"
+
+// browser starts headless Chromium and returns a context for it.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := os.Getenv("CHROME")
+	if path == "" {
+		for _, p := range []string{"chromium", "chromium-browser", "google-chrome"} {
+			if q, err := exec.LookPath(p); err == nil {
+				path = q
+				break
+			}
+		}
+	}
+	if path == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no Chromium found (.ci/run installs Debian's chromium)")
+		}
+		t.Skip("no Chromium found: apt-get install chromium, or set CHROME")
+	}
+	if _, err := os.Stat(filepath.Join(webDir, "main.wasm")); err != nil {
+		t.Fatal("web/main.wasm is missing: run ./build.sh first")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("enable-unsafe-swiftshader", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 760),
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	if _, err := chromedp.Run(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	return ctx
+}
+
+// server serves web/ and a corrupt weights file on 127.0.0.1.
+func server(t *testing.T) *httptest.Server {
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServer(http.Dir(webDir)))
+	mux.HandleFunc("/corrupt.safetensors", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := os.ReadFile(filepath.Join(webDir, "weights", "mnist.safetensors"))
+		w.Write(b[:len(b)/2]) // truncated
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// waitFor polls a JavaScript expression until it is true.
+func waitFor(ctx context.Context, expr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out after %v waiting for %s", timeout, expr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+func screenshot(t *testing.T, ctx context.Context, save string) image.Image {
+	t.Helper()
+	b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if save != "" {
+		os.WriteFile(save, b, 0o644)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// roughness is the mean absolute brightness difference between pixels step
+// apart in r: high for noise, low for images with smooth strokes.
+func roughness(img image.Image, r image.Rectangle, step int) float64 {
+	var sum float64
+	n := 0
+	gray := func(x, y int) float64 { c, _, _, _ := img.At(x, y).RGBA(); return float64(c >> 8) }
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x+step < r.Max.X; x++ {
+			sum += math.Abs(gray(x, y) - gray(x+step, y))
+			n++
+		}
+	}
+	return sum / float64(n)
+}
+
+// native computes the same samples with the library, as cmd/sample does.
+func native(t *testing.T, seed uint64, steps, n int, guidance float64) []float32 {
+	m, meta, err := unet.Load(filepath.Join(webDir, "weights", "mnist.safetensors"), nn.CPU{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := unet.ScheduleOf(meta)
+	sampler, err := ddpm.NewDDIM(s, steps, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := make([]int, n)
+	for i := range labels {
+		labels[i] = i % 10
+	}
+	x, err := ddpm.Sample(&ddpm.Guided{Model: m, Scale: guidance, NullLabel: m.Config.NullLabel()}, sampler, n, m.Config.Pixels(), labels, ddpm.NewRNG(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+func TestPageSamplesLikeNative(t *testing.T) {
+	ctx := browser(t)
+	srv := server(t)
+	const seed, steps, grid = 7, 12, 4
+	url := fmt.Sprintf("%s/index.html?seed=%d&sampler=ddim&steps=%d&grid=%d&guidance=2&digit=mix&workers=2&delay=60", srv.URL, seed, steps, grid)
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, "window.ddpmSteps >= 2 || window.ddpmError !== null", 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if e := eval[any](t, ctx, "window.ddpmError"); e != nil {
+		t.Fatalf("page error: %v", e)
+	}
+	f1 := eval[float64](t, ctx, "window.ddpmFrames")
+	mid := screenshot(t, ctx, os.Getenv("DDPM_SCREENSHOT_MID"))
+	time.Sleep(300 * time.Millisecond)
+	f2 := eval[float64](t, ctx, "window.ddpmFrames")
+	if f2 <= f1 {
+		t.Errorf("frames did not advance while sampling (%v → %v)", f1, f2)
+	}
+	if err := waitFor(ctx, "window.ddpmDone || window.ddpmError !== null", 120*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if e := eval[any](t, ctx, "window.ddpmError"); e != nil {
+		t.Fatalf("page error: %v", e)
+	}
+	time.Sleep(300 * time.Millisecond) // let a frame show the final step
+	end := screenshot(t, ctx, os.Getenv("DDPM_SCREENSHOT_END"))
+	// The grid starts right of the 250-px panel, 40 px down.
+	area := image.Rect(280, 50, 700, 450)
+	rm, re := roughness(mid, area, 3), roughness(end, area, 3)
+	t.Logf("canvas roughness: mid-sampling %.1f, final %.1f", rm, re)
+	if !(re < 0.6*rm) {
+		t.Errorf("the final canvas is as rough as noise: roughness %.1f (mid-sampling %.1f)", re, rm)
+	}
+	got := eval[[]float64](t, ctx, "window.ddpmResult")
+	want := native(t, seed, steps, grid*grid, 2)
+	if len(got) != len(want) {
+		t.Fatalf("page returned %d values, want %d", len(got), len(want))
+	}
+	var worst float64
+	for i, v := range want {
+		worst = math.Max(worst, math.Abs(got[i]-float64(v)))
+	}
+	t.Logf("page vs native samples: max abs difference %.2g", worst)
+	if worst > 2e-3 {
+		t.Errorf("page samples differ from native ones by up to %.3g", worst)
+	}
+}
+
+func TestPageReportsCorruptWeights(t *testing.T) {
+	ctx := browser(t)
+	srv := server(t)
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(srv.URL+"/embed.html?weights=corrupt.safetensors")); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, "window.ddpmError !== null", 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	text := eval[string](t, ctx, "document.getElementById('error').textContent")
+	visible := eval[bool](t, ctx, "!document.getElementById('error').hidden")
+	t.Logf("error shown: %q", text)
+	if !visible || !bytes.Contains([]byte(text), []byte("not usable")) {
+		t.Errorf("error message %q (visible %v), want one saying the weights are not usable", text, visible)
+	}
+	// A missing file is reported too.
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(srv.URL+"/embed.html?weights=missing.safetensors")); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFor(ctx, "window.ddpmError !== null && window.ddpmError.includes('404')", 60*time.Second); err != nil {
+		t.Error(err)
+	}
+}

@@ -1,0 +1,184 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"sync"
+	"syscall/js"
+
+	"github.com/ddpm-go/ddpm/ddpm"
+	"github.com/hajimehoshi/ebiten/v2"
+	"github.com/hajimehoshi/ebiten/v2/ebitenutil"
+	"github.com/hajimehoshi/ebiten/v2/vector"
+)
+
+// frame is one denoising step as the page hands it over.
+type frame struct {
+	n, cols, size       int
+	index, total, t     int
+	done, showX0        bool
+	left, top           float64 // room the page's controls take
+	x, x0               []float32
+	schedule            string
+	T                   int
+}
+
+// Game draws the latest frame. ddpmShow runs on the JavaScript event loop,
+// ebiten's Update and Draw on their own schedule: the mutex keeps them apart.
+type Game struct {
+	mu     sync.Mutex
+	cur    frame
+	dirty  bool
+	grid   *ebiten.Image // x_t at one pixel per pixel
+	grid0  *ebiten.Image // x̂_0
+	pix    []byte
+	sched  *ddpm.Schedule
+	frames int
+}
+
+func newGame() *Game { return &Game{} }
+
+func (g *Game) show(v js.Value) {
+	f := frame{
+		n: v.Get("n").Int(), cols: v.Get("cols").Int(), size: v.Get("size").Int(),
+		index: v.Get("index").Int(), total: v.Get("total").Int(), t: v.Get("t").Int(),
+		done: v.Get("done").Bool(), showX0: v.Get("showX0").Bool(),
+		left: v.Get("left").Float(), top: v.Get("top").Float(),
+		schedule: v.Get("schedule").String(), T: v.Get("T").Int(),
+	}
+	f.x = copyFloats(v.Get("x"))
+	f.x0 = copyFloats(v.Get("x0"))
+	if f.n < 1 || f.cols < 1 || f.size < 1 || len(f.x) != f.n*f.size*f.size || len(f.x0) != len(f.x) {
+		return
+	}
+	g.mu.Lock()
+	g.cur, g.dirty = f, true
+	g.mu.Unlock()
+}
+
+func copyFloats(a js.Value) []float32 {
+	if a.Type() != js.TypeObject {
+		return nil
+	}
+	n := a.Get("length").Int()
+	v := make([]float32, n)
+	js.CopyBytesToGo(unsafeBytes(v), js.Global().Get("Uint8Array").New(a.Get("buffer"), a.Get("byteOffset"), 4*n))
+	return v
+}
+
+// Update implements ebiten.Game.
+func (g *Game) Update() error { return nil }
+
+// Draw implements ebiten.Game.
+func (g *Game) Draw(screen *ebiten.Image) {
+	g.mu.Lock()
+	f, dirty := g.cur, g.dirty
+	g.dirty = false
+	g.mu.Unlock()
+	screen.Fill(color.RGBA{0x16, 0x18, 0x1d, 0xff})
+	g.frames++
+	js.Global().Set("ddpmFrames", g.frames)
+	if g.frames == 1 {
+		js.Global().Get("ddpmTimes").Set("firstFrame", js.Global().Get("performance").Call("now"))
+	}
+	if f.n == 0 {
+		ebitenutil.DebugPrintAt(screen, "loading...", int(f.left)+16, int(f.top)+16)
+		return
+	}
+	if dirty {
+		g.grid = g.render(g.grid, f.x, f)
+		g.grid0 = g.render(g.grid0, f.x0, f)
+		if g.sched == nil || g.sched.T() != f.T || g.sched.Kind != f.schedule {
+			g.sched, _ = ddpm.NewSchedule(f.schedule, f.T)
+		}
+	}
+	sw, sh := screen.Bounds().Dx(), screen.Bounds().Dy()
+	x0, y0 := f.left+16, f.top+40
+	availW, availH := float64(sw)-x0-16, float64(sh)-y0-110
+	panels := 1.0
+	if f.showX0 {
+		panels = 2
+	}
+	gw, gh := float64(g.grid.Bounds().Dx()), float64(g.grid.Bounds().Dy())
+	scale := math.Max(1, math.Floor(math.Min((availW-16*(panels-1))/panels/gw, availH/gh)))
+	draw := func(img *ebiten.Image, x float64, label string) {
+		op := &ebiten.DrawImageOptions{}
+		op.GeoM.Scale(scale, scale)
+		op.GeoM.Translate(x, y0)
+		screen.DrawImage(img, op)
+		ebitenutil.DebugPrintAt(screen, label, int(x), int(y0)-16)
+	}
+	draw(g.grid, x0, "x_t")
+	if f.showX0 {
+		draw(g.grid0, x0+gw*scale+16, "predicted x_0")
+	}
+	status := fmt.Sprintf("step %d / %d   t = %d", f.index, f.total, f.t+1)
+	if f.done {
+		status = fmt.Sprintf("done: %d steps", f.total)
+	}
+	ebitenutil.DebugPrintAt(screen, status, int(x0), int(f.top)+12)
+	// Progress bar.
+	by := float32(y0 + gh*scale + 14)
+	barW := float32(math.Max(gw*scale*panels, 200))
+	vector.DrawFilledRect(screen, float32(x0), by, barW, 6, color.RGBA{0x3a, 0x3f, 0x4b, 0xff}, false)
+	vector.DrawFilledRect(screen, float32(x0), by, barW*float32(f.index)/float32(max(f.total, 1)), 6, color.RGBA{0x6c, 0xb6, 0xff, 0xff}, false)
+	g.drawSchedule(screen, float32(x0), by+16, barW, 70, f)
+}
+
+// drawSchedule plots √ᾱ_t (signal) and √(1−ᾱ_t) (noise) over t with the
+// current t marked.
+func (g *Game) drawSchedule(screen *ebiten.Image, x, y, w, h float32, f frame) {
+	if g.sched == nil {
+		return
+	}
+	vector.StrokeRect(screen, x, y, w, h, 1, color.RGBA{0x3a, 0x3f, 0x4b, 0xff}, false)
+	T := g.sched.T()
+	px, py := func(t int) float32 { return x + w*float32(t)/float32(T-1) }, func(v float64) float32 { return y + h - h*float32(v) }
+	for t := 1; t < T; t += max(1, T/200) {
+		a0, a1 := g.sched.AlphaBar[t-1], g.sched.AlphaBar[t]
+		vector.StrokeLine(screen, px(t-1), py(math.Sqrt(a0)), px(t), py(math.Sqrt(a1)), 1.5, color.RGBA{0xff, 0xd2, 0x6c, 0xff}, true)
+		vector.StrokeLine(screen, px(t-1), py(math.Sqrt(1-a0)), px(t), py(math.Sqrt(1-a1)), 1.5, color.RGBA{0x9a, 0x9a, 0xa8, 0xff}, true)
+	}
+	if f.t >= 0 && f.t < T && !f.done {
+		vector.StrokeLine(screen, px(f.t), y, px(f.t), y+h, 1.5, color.RGBA{0x6c, 0xb6, 0xff, 0xff}, true)
+	}
+	ebitenutil.DebugPrintAt(screen, "signal sqrt(abar_t) (yellow), noise sqrt(1-abar_t) (grey)", int(x)+4, int(y+h)+2)
+}
+
+// render writes images in [−1, 1] into a grid image (white ink on black).
+func (g *Game) render(dst *ebiten.Image, x []float32, f frame) *ebiten.Image {
+	rows := (f.n + f.cols - 1) / f.cols
+	const pad = 2
+	w, h := f.cols*(f.size+pad)-pad, rows*(f.size+pad)-pad
+	if dst == nil || dst.Bounds().Dx() != w || dst.Bounds().Dy() != h {
+		dst = ebiten.NewImage(w, h)
+	}
+	if len(g.pix) != 4*w*h {
+		g.pix = make([]byte, 4*w*h)
+	}
+	for i := range g.pix {
+		g.pix[i] = 0x2a
+		if i%4 == 3 {
+			g.pix[i] = 0xff
+		}
+	}
+	for i := 0; i < f.n; i++ {
+		ox, oy := (i%f.cols)*(f.size+pad), (i/f.cols)*(f.size+pad)
+		img := x[i*f.size*f.size : (i+1)*f.size*f.size]
+		for y := 0; y < f.size; y++ {
+			for xx := 0; xx < f.size; xx++ {
+				v := uint8(max(0, min(255, (img[y*f.size+xx]+1)*127.5+0.5)))
+				o := 4 * ((oy+y)*w + ox + xx)
+				g.pix[o], g.pix[o+1], g.pix[o+2], g.pix[o+3] = v, v, v, 0xff
+			}
+		}
+	}
+	dst.WritePixels(g.pix)
+	return dst
+}
+
+// Layout implements ebiten.Game: one screen pixel per CSS pixel.
+func (g *Game) Layout(w, h int) (int, int) { return w, h }

@@ -1,0 +1,31 @@
+//go:build js && wasm
+
+// Command wasm is the drawing half of the browser demo: an ebiten program on
+// the page's main thread. The page's script (web/app.js) runs the network in
+// Web Workers and hands each denoising step to ddpmShow; this program draws
+// the latest one every frame: the grid of x_t (and x̂_0 beside it), the step,
+// a progress bar and the noise schedule with the current t marked.
+package main
+
+import (
+	"log"
+	"syscall/js"
+
+	"github.com/hajimehoshi/ebiten/v2"
+)
+
+func main() {
+	g := newGame()
+	js.Global().Set("ddpmShow", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) == 1 {
+			g.show(args[0])
+		}
+		return nil
+	}))
+	ebiten.SetWindowTitle("DDPM on MNIST")
+	ebiten.SetScreenClearedEveryFrame(true)
+	if err := ebiten.RunGame(g); err != nil {
+		js.Global().Call("ddpmFail", "The drawing program stopped: "+err.Error())
+		log.Print(err)
+	}
+}

@@ -1,0 +1,131 @@
+//go:build js && wasm
+
+// Command worker is the compute half of the browser demo: a Go WebAssembly
+// program without any drawing, run inside a Web Worker (web/worker.js). It
+// denoises a slice of the batch and hands each step's images back, so the
+// page never waits on the network. Go's WebAssembly is single-threaded and
+// not preemptive, hence one worker per core.
+//
+// It sets three functions on the worker's global object:
+//
+//	ddpmLoad(bytes Uint8Array) -> {error} | {config}
+//	ddpmStart(params object)   -> {error} | {}
+//	ddpmStep()                 -> {error} | {index, total, t, done, x: Float32Array, x0: Float32Array}
+package main
+
+import (
+	"fmt"
+	"syscall/js"
+
+	"github.com/ddpm-go/ddpm/ddpm"
+	"github.com/ddpm-go/ddpm/ddpm/nn"
+	"github.com/ddpm-go/ddpm/ddpm/safetensors"
+	"github.com/ddpm-go/ddpm/ddpm/unet"
+)
+
+type worker struct {
+	model *unet.Model
+	sched *ddpm.Schedule
+	proc  *ddpm.Process
+}
+
+func main() {
+	w := &worker{}
+	js.Global().Set("ddpmLoad", js.FuncOf(func(_ js.Value, args []js.Value) any { return result(w.load(args)) }))
+	js.Global().Set("ddpmStart", js.FuncOf(func(_ js.Value, args []js.Value) any { return result(w.start(args)) }))
+	js.Global().Set("ddpmStep", js.FuncOf(func(_ js.Value, _ []js.Value) any { return w.step() }))
+	select {}
+}
+
+func result(v map[string]any, err error) any {
+	if err != nil {
+		return map[string]any{"error": err.Error()}
+	}
+	return v
+}
+
+func (w *worker) load(args []js.Value) (map[string]any, error) {
+	if len(args) != 1 || args[0].Type() != js.TypeObject {
+		return nil, fmt.Errorf("ddpmLoad wants the weights file as a Uint8Array")
+	}
+	b := make([]byte, args[0].Get("length").Int())
+	js.CopyBytesToGo(b, args[0])
+	f, err := safetensors.Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	m, err := unet.FromFile(f, nn.CPU{})
+	if err != nil {
+		return nil, err
+	}
+	s, err := unet.ScheduleOf(f.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	w.model, w.sched = m, s
+	return map[string]any{"config": m.Config.String(), "step": f.Metadata[unet.MetaStep], "T": s.T()}, nil
+}
+
+// start begins images lo..hi of a batch of n. Params: n, lo, hi, labels
+// (n ints, the null label for none), seed, sampler, steps, eta, guidance.
+func (w *worker) start(args []js.Value) (map[string]any, error) {
+	if w.model == nil {
+		return nil, fmt.Errorf("no weights loaded")
+	}
+	if len(args) != 1 || args[0].Type() != js.TypeObject {
+		return nil, fmt.Errorf("ddpmStart wants a parameter object")
+	}
+	p := args[0]
+	n, lo, hi := p.Get("n").Int(), p.Get("lo").Int(), p.Get("hi").Int()
+	if n < 1 || lo < 0 || hi > n || lo >= hi {
+		return nil, fmt.Errorf("bad slice %d..%d of %d images", lo, hi, n)
+	}
+	sampler, err := ddpm.NewSampler(p.Get("sampler").String(), w.sched, p.Get("steps").Int(), p.Get("eta").Float())
+	if err != nil {
+		return nil, err
+	}
+	cfg := w.model.Config
+	var labels []int
+	var model ddpm.Denoiser = w.model
+	if cfg.NumClasses > 0 {
+		ls := p.Get("labels")
+		if ls.Length() != n {
+			return nil, fmt.Errorf("%d labels for %d images", ls.Length(), n)
+		}
+		for i := lo; i < hi; i++ {
+			labels = append(labels, ls.Index(i).Int())
+		}
+		model = &ddpm.Guided{Model: w.model, Scale: p.Get("guidance").Float(), NullLabel: cfg.NullLabel()}
+	}
+	rng := ddpm.NewRNG(uint64(p.Get("seed").Int()))
+	px := cfg.Pixels()
+	rng.Window(n*px, lo*px)
+	w.proc, err = ddpm.NewProcess(model, sampler, hi-lo, px, labels, rng)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{}, nil
+}
+
+func (w *worker) step() any {
+	p := w.proc
+	if p == nil {
+		return map[string]any{"error": "not started"}
+	}
+	t := p.Timestep()
+	if err := p.Step(); err != nil {
+		return map[string]any{"error": err.Error()}
+	}
+	return map[string]any{
+		"index": p.Index(), "total": len(p.Sampler.Timesteps()), "t": t, "done": p.Done(),
+		"x": float32Array(p.X), "x0": float32Array(p.X0),
+	}
+}
+
+// float32Array copies v into a new JavaScript Float32Array.
+func float32Array(v []float32) js.Value {
+	a := js.Global().Get("Float32Array").New(len(v))
+	bytes := js.Global().Get("Uint8Array").New(a.Get("buffer"))
+	js.CopyBytesToJS(bytes, unsafeBytes(v))
+	return a
+}

@@ -1,0 +1,235 @@
+// The page's script: reads the settings (URL parameters, and the controls on
+// index.html), loads the weights, runs the network in Web Workers (each its
+// own Go WebAssembly instance, the batch split between them) and hands every
+// denoising step to the ebiten program (main.wasm), which draws it.
+'use strict';
+
+const params = new URLSearchParams(location.search);
+const $ = (id) => document.getElementById(id);
+
+// Test hooks: the end-to-end test reads these.
+window.ddpmError = null;
+window.ddpmDone = false;
+window.ddpmResult = null;
+window.ddpmSteps = 0;
+window.ddpmFrames = 0;
+window.ddpmTimes = {};
+
+function fail(msg) {
+  window.ddpmError = msg;
+  const e = $('error');
+  e.textContent = msg;
+  e.hidden = false;
+}
+window.ddpmFail = fail;
+
+function num(name, def, lo, hi) {
+  const v = parseFloat(params.get(name));
+  return Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : def;
+}
+
+const settings = {
+  weights: params.get('weights') || 'weights/mnist.safetensors',
+  digit: params.get('digit') || 'mix',          // 0..9, mix (0–9 in turn) or none
+  sampler: params.get('sampler') === 'ddpm' ? 'ddpm' : 'ddim',
+  steps: Math.round(num('steps', 50, 1, 1000)),
+  eta: num('eta', 0, 0, 1),
+  guidance: num('guidance', 2, 0, 10),
+  seed: Math.round(num('seed', Math.floor(Math.random() * 1e6), 0, 2 ** 31 - 1)),
+  grid: Math.round(num('grid', 4, 1, 8)),       // grid×grid digits
+  delay: Math.round(num('delay', 0, 0, 2000)),  // ms between steps
+  autoplay: params.get('autoplay') !== '0',
+  showX0: params.get('x0') === '1',
+  workers: Math.round(num('workers', 0, 0, 16)), // 0: one per core, at most 4
+};
+
+const state = { workers: [], epoch: 0, pending: new Map(), config: null, T: 1000, schedule: 'linear', nullLabel: 10, n: 0, paused: false };
+
+function labels(n) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    if (settings.digit === 'mix') out.push(i % 10);
+    else if (settings.digit === 'none') out.push(state.nullLabel);
+    else out.push(Math.max(0, Math.min(9, parseInt(settings.digit, 10) || 0)));
+  }
+  return out;
+}
+
+function layout() {
+  const panel = $('panel');
+  if (!panel || panel.hidden) return { left: 0, top: 0 };
+  const r = panel.getBoundingClientRect();
+  return window.innerWidth > 700 ? { left: r.right, top: 0 } : { left: 0, top: r.bottom };
+}
+
+function start() {
+  if (window.ddpmError || !state.config) return;
+  state.epoch++;
+  state.pending.clear();
+  window.ddpmDone = false;
+  window.ddpmResult = null;
+  window.ddpmSteps = 0;
+  window.ddpmTimes.start = performance.now();
+  const n = settings.grid * settings.grid;
+  state.n = n;
+  const k = state.workers.length;
+  const ls = labels(n);
+  state.workers.forEach((w, i) => {
+    const lo = Math.floor((n * i) / k), hi = Math.floor((n * (i + 1)) / k);
+    w.slice = [lo, hi];
+    if (lo === hi) return;
+    w.postMessage({ type: 'start', epoch: state.epoch, delay: settings.delay, params: {
+      n, lo, hi, labels: ls, seed: settings.seed, sampler: settings.sampler, steps: settings.steps,
+      eta: settings.eta, guidance: settings.guidance } });
+  });
+  state.paused = false;
+  updateControls();
+}
+
+// onStep collects each worker's slice of a step and shows the step once all are in.
+function onStep(w, m) {
+  if (m.epoch !== state.epoch) return;
+  let s = state.pending.get(m.index);
+  if (!s) {
+    s = { x: new Float32Array(state.n * state.size * state.size), x0: new Float32Array(state.n * state.size * state.size), got: 0 };
+    state.pending.set(m.index, s);
+  }
+  const px = state.size * state.size;
+  s.x.set(m.x, w.slice[0] * px);
+  s.x0.set(m.x0, w.slice[0] * px);
+  s.got++;
+  s.meta = m;
+  const busy = state.workers.filter((v) => v.slice[1] > v.slice[0]).length;
+  if (s.got < busy) return;
+  state.pending.delete(m.index);
+  window.ddpmSteps = m.index;
+  if (m.index === 1) window.ddpmTimes.firstStep = performance.now();
+  const lay = layout();
+  window.ddpmShow({ n: state.n, cols: settings.grid, size: state.size, index: m.index, total: m.total, t: m.t,
+    done: m.done, showX0: settings.showX0, left: lay.left, top: lay.top, x: s.x, x0: s.x0,
+    schedule: state.schedule, T: state.T });
+  if (m.done) {
+    window.ddpmTimes.done = performance.now();
+    window.ddpmResult = Array.from(s.x);
+    window.ddpmDone = true;
+    updateControls();
+  }
+}
+
+async function startWorkers(bytes) {
+  const k = settings.workers || Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 4));
+  const loaded = [];
+  for (let i = 0; i < k; i++) {
+    const w = new Worker('worker.js');
+    w.slice = [0, 0];
+    loaded.push(new Promise((resolve) => {
+      w.onmessage = (e) => {
+        const m = e.data;
+        if (m.type === 'loaded') { resolve(m); return; }
+        if (m.type === 'error') {
+          fail(state.config ? 'The network failed: ' + m.error : 'The weights in ' + settings.weights + ' are not usable: ' + m.error);
+          resolve(null);
+          return;
+        }
+        if (m.type === 'step') onStep(w, m);
+      };
+    }));
+    w.onerror = (e) => fail('A compute worker crashed: ' + (e.message || 'unknown error'));
+    w.postMessage({ type: 'load', bytes }); // structured clone: every worker gets its own copy
+    state.workers.push(w);
+  }
+  const results = await Promise.all(loaded);
+  if (results.some((r) => !r)) return false;
+  state.config = JSON.parse(results[0].config);
+  state.size = state.config.image_size;
+  state.T = results[0].T;
+  state.nullLabel = state.config.num_classes;
+  return true;
+}
+
+async function loadWeights() {
+  let resp;
+  try {
+    resp = await fetch(settings.weights);
+  } catch (err) {
+    fail('Could not download the weights from ' + settings.weights + ': ' + err.message);
+    return null;
+  }
+  if (!resp.ok) {
+    fail('Could not download the weights from ' + settings.weights + ': HTTP ' + resp.status + ' ' + resp.statusText);
+    return null;
+  }
+  return new Uint8Array(await resp.arrayBuffer());
+}
+
+async function startDrawing() {
+  const go = new Go();
+  const { instance } = await WebAssembly.instantiateStreaming(fetch('main.wasm'), go.importObject);
+  go.run(instance).catch((err) => fail('The drawing program stopped: ' + err));
+}
+
+// Controls (index.html only; embed.html has none).
+function updateControls() {
+  const b = $('pause');
+  if (b) b.textContent = state.paused ? 'Resume' : 'Pause';
+}
+
+function bindControls() {
+  const form = $('controls');
+  if (!form) return;
+  const fields = ['digit', 'sampler', 'steps', 'eta', 'guidance', 'seed', 'grid', 'delay'];
+  for (const f of fields) form.elements[f].value = settings[f];
+  form.elements.x0.checked = settings.showX0;
+  const read = () => {
+    settings.digit = form.elements.digit.value;
+    settings.sampler = form.elements.sampler.value;
+    settings.steps = Math.max(1, Math.min(state.T, parseInt(form.elements.steps.value, 10) || 50));
+    settings.eta = Math.max(0, Math.min(1, parseFloat(form.elements.eta.value) || 0));
+    settings.guidance = Math.max(0, Math.min(10, parseFloat(form.elements.guidance.value) || 0));
+    settings.seed = Math.max(0, parseInt(form.elements.seed.value, 10) || 0);
+    settings.grid = Math.max(1, Math.min(8, parseInt(form.elements.grid.value, 10) || 4));
+    settings.delay = Math.max(0, Math.min(2000, parseInt(form.elements.delay.value, 10) || 0));
+    settings.showX0 = form.elements.x0.checked;
+    $('stepsRow').hidden = settings.sampler !== 'ddim';
+  };
+  form.addEventListener('change', (e) => {
+    read();
+    if (e.target.name === 'delay') state.workers.forEach((w) => w.postMessage({ type: 'delay', delay: settings.delay }));
+    else if (e.target.name !== 'x0') start();
+  });
+  form.addEventListener('submit', (e) => { e.preventDefault(); read(); start(); });
+  $('newSeed').addEventListener('click', () => { form.elements.seed.value = Math.floor(Math.random() * 1e6); read(); start(); });
+  $('pause').addEventListener('click', () => {
+    state.paused = !state.paused;
+    state.workers.forEach((w) => w.postMessage({ type: state.paused ? 'pause' : 'resume' }));
+    updateControls();
+  });
+  read();
+}
+
+async function main() {
+  window.ddpmTimes.load = performance.now();
+  if (typeof WebAssembly !== 'object' || typeof WebAssembly.instantiateStreaming !== 'function') {
+    fail('This browser cannot run WebAssembly, which the demo needs. Try a current Firefox, Chrome or Safari.');
+    return;
+  }
+  const probe = document.createElement('canvas');
+  if (!(probe.getContext('webgl2') || probe.getContext('webgl'))) {
+    fail('This browser has WebGL turned off or unsupported; the demo draws with WebGL.');
+    return;
+  }
+  bindControls();
+  try {
+    await startDrawing();
+  } catch (err) {
+    fail('Could not start the drawing program (main.wasm): ' + err);
+    return;
+  }
+  const bytes = await loadWeights();
+  if (!bytes) return;
+  if (!(await startWorkers(bytes))) return;
+  window.ddpmTimes.ready = performance.now();
+  if (settings.autoplay) start();
+}
+
+main();

@@ -1,0 +1,65 @@
+// A Web Worker running the compute-only Go program (worker.wasm): it denoises
+// its slice of the batch and posts every step back to the page.
+'use strict';
+importScripts('wasm_exec.js');
+
+const ready = (async () => {
+  const go = new Go();
+  const { instance } = await WebAssembly.instantiateStreaming(fetch('worker.wasm'), go.importObject);
+  go.run(instance); // returns only when the Go program exits, which it does not
+})();
+
+let epoch = 0;      // bumped by every start: steps of an older run are dropped
+let paused = false;
+let delay = 0;      // ms between steps (the page's speed control)
+let running = false;
+
+self.onmessage = async (e) => {
+  try {
+    await ready;
+  } catch (err) {
+    self.postMessage({ type: 'error', error: 'could not start WebAssembly in a worker: ' + err });
+    return;
+  }
+  const m = e.data;
+  switch (m.type) {
+    case 'load': {
+      const r = self.ddpmLoad(m.bytes);
+      self.postMessage(r.error ? { type: 'error', error: r.error } : { type: 'loaded', config: r.config, T: r.T, step: r.step });
+      break;
+    }
+    case 'start': {
+      epoch = m.epoch;
+      delay = m.delay;
+      paused = false;
+      const r = self.ddpmStart(m.params);
+      if (r.error) {
+        self.postMessage({ type: 'error', error: r.error });
+        break;
+      }
+      if (!running) loop();
+      break;
+    }
+    case 'pause': paused = true; break;
+    case 'resume': paused = false; if (!running) loop(); break;
+    case 'delay': delay = m.delay; break;
+  }
+};
+
+// loop takes one step and schedules the next, so messages (pause, a new
+// start) are handled between steps.
+function loop() {
+  if (paused) { running = false; return; }
+  running = true;
+  const ep = epoch;
+  const r = self.ddpmStep();
+  if (r.error) {
+    running = false;
+    if (r.error !== 'not started') self.postMessage({ type: 'error', error: r.error });
+    return;
+  }
+  self.postMessage({ type: 'step', epoch: ep, index: r.index, total: r.total, t: r.t, done: r.done, x: r.x, x0: r.x0 },
+    [r.x.buffer, r.x0.buffer]);
+  if (r.done) { running = false; return; }
+  setTimeout(loop, delay);
+}
