@@ -230,3 +230,25 @@ func TestPageReportsCorruptWeights(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// The embed page works inside an iframe of another page, as a blog post
+// would use it (set DDPM_SCREENSHOT_BLOG to keep a screenshot).
+func TestEmbedInBlogPost(t *testing.T) {
+	ctx := browser(t)
+	srv := server(t)
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(srv.URL+"/blog-example.html")); err != nil {
+		t.Fatal(err)
+	}
+	frame := "document.querySelector('iframe').contentWindow"
+	if err := waitFor(ctx, frame+".ddpmDone === true || ("+frame+".ddpmError || null) !== null", 120*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if e := eval[any](t, ctx, frame+".ddpmError"); e != nil {
+		t.Fatalf("embedded page error: %v", e)
+	}
+	if n := eval[float64](t, ctx, frame+".ddpmResult.length"); n != 16*32*32 {
+		t.Errorf("embedded page made %v values, want 16 digits", n)
+	}
+	time.Sleep(300 * time.Millisecond)
+	screenshot(t, ctx, os.Getenv("DDPM_SCREENSHOT_BLOG"))
+}

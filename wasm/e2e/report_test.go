@@ -1,0 +1,86 @@
+package e2e
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/andybalholm/brotli"
+	"github.com/chromedp/chromedp"
+)
+
+// TestReport measures the page in headless Chromium and prints the numbers
+// the README quotes: download sizes, time to the first drawn frame, time per
+// denoising step for 1, 4 and 16 digits, and frames per second while
+// sampling. It asserts only that the page ran; the numbers are for reading
+// (go test ./wasm/e2e -run Report -v).
+func TestReport(t *testing.T) {
+	files := []string{"index.html", "app.js", "style.css", "wasm_exec.js", "worker.js", "main.wasm", "worker.wasm", "weights/mnist.safetensors"}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "\n| file | raw | gzip -9 | brotli -11 |\n|---|---|---|---|\n")
+	var tr, tg, tb int
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(webDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, br := gzipSize(b), brotliSize(b)
+		tr, tg, tb = tr+len(b), tg+g, tb+br
+		fmt.Fprintf(&sb, "| %s | %s | %s | %s |\n", f, kb(len(b)), kb(g), kb(br))
+	}
+	fmt.Fprintf(&sb, "| **total** | %s | %s | %s |\n", kb(tr), kb(tg), kb(tb))
+
+	ctx := browser(t)
+	srv := server(t)
+	fmt.Fprintf(&sb, "\n| digits | workers | steps | ms per step | sampling time | fps while sampling | first frame after load |\n|---|---|---|---|---|---|---|\n")
+	for _, grid := range []int{1, 2, 4} {
+		for _, workers := range []int{1, 2} {
+			if grid == 1 && workers == 2 {
+				continue
+			}
+			url := fmt.Sprintf("%s/embed.html?seed=3&sampler=ddim&steps=50&grid=%d&guidance=2&workers=%d", srv.URL, grid, workers)
+			if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
+				t.Fatal(err)
+			}
+			if err := waitFor(ctx, "window.ddpmSteps >= 1 || window.ddpmError !== null", 60*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			f0 := eval[float64](t, ctx, "window.ddpmFrames")
+			t0 := time.Now()
+			if err := waitFor(ctx, "window.ddpmDone || window.ddpmError !== null", 180*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			fps := (eval[float64](t, ctx, "window.ddpmFrames") - f0) / time.Since(t0).Seconds()
+			if e := eval[any](t, ctx, "window.ddpmError"); e != nil {
+				t.Fatalf("page error: %v", e)
+			}
+			tm := eval[map[string]float64](t, ctx, "window.ddpmTimes")
+			total := tm["done"] - tm["start"]
+			fmt.Fprintf(&sb, "| %d | %d | 50 | %.0f | %.2f s | %.0f | %.0f ms |\n", grid*grid, workers, total/50, total/1000, fps, tm["firstFrame"])
+		}
+	}
+	t.Log(sb.String())
+}
+
+func gzipSize(b []byte) int {
+	var buf bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&buf, 9)
+	w.Write(b)
+	w.Close()
+	return buf.Len()
+}
+
+func brotliSize(b []byte) int {
+	var buf bytes.Buffer
+	w := brotli.NewWriterLevel(&buf, 11)
+	w.Write(b)
+	w.Close()
+	return buf.Len()
+}
+
+func kb(n int) string { return fmt.Sprintf("%.0f KB", float64(n)/1024) }
