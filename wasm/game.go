@@ -17,13 +17,13 @@ import (
 
 // frame is one denoising step as the page hands it over.
 type frame struct {
-	n, cols, size       int
-	index, total, t     int
-	done, showX0        bool
-	left, top           float64 // room the page's controls take
-	x, x0               []float32
-	schedule            string
-	T                   int
+	n, cols, size   int
+	index, total, t int
+	done, showX0    bool
+	left, top       float64 // room the page's controls take
+	x, x0           []float32
+	schedule        string
+	T               int
 }
 
 // Game draws the latest frame. ddpmShow runs on the JavaScript event loop,
