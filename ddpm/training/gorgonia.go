@@ -53,11 +53,7 @@ func (e *GorgoniaEngine) TrainStep(x0 []float32, n int, labels []int, rng *ddpm.
 	be := e.tr.Model.Backend
 	be.Upload(e.tr.Model.Weights, w)
 	e.tr.Step++
-	if d := e.tr.Config.EMADecay; d > 0 {
-		be.EMA(e.tr.EMA, e.tr.Model.Weights, d)
-	} else {
-		be.Copy(e.tr.EMA, e.tr.Model.Weights)
-	}
+	e.tr.UpdateEMA()
 	return loss, nil
 }
 
