@@ -255,21 +255,22 @@ func sampleUncond(m *unet.Model, o *options, s *ddpm.Schedule, n, px int) ([]flo
 }
 
 func predict(c *classifier.Model, x []float32, n, batch int) []int {
-	px := classifier.Size * classifier.Size
 	var out []int
-	for lo := 0; lo < n; lo += batch {
-		hi := min(lo+batch, n)
-		out = append(out, c.Predict(x[lo*px:hi*px], hi-lo)...)
-	}
+	inBatches(x, n, batch, func(imgs []float32, k int) { out = append(out, c.Predict(imgs, k)...) })
 	return out
 }
 
 func features(c *classifier.Model, x []float32, n, batch int) []float32 {
-	px := classifier.Size * classifier.Size
 	var out []float32
+	inBatches(x, n, batch, func(imgs []float32, k int) { out = append(out, c.Features(imgs, k)...) })
+	return out
+}
+
+// inBatches calls f on consecutive runs of at most batch of the n images in x.
+func inBatches(x []float32, n, batch int, f func(imgs []float32, k int)) {
+	px := classifier.Size * classifier.Size
 	for lo := 0; lo < n; lo += batch {
 		hi := min(lo+batch, n)
-		out = append(out, c.Features(x[lo*px:hi*px], hi-lo)...)
+		f(x[lo*px:hi*px], hi-lo)
 	}
-	return out
 }

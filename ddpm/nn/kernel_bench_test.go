@@ -29,4 +29,3 @@ func BenchmarkPortableKernels(b *testing.B) {
 		b.ReportMetric(float64(2*16*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})
 }
-
