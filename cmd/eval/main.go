@@ -144,20 +144,25 @@ func run(o *options) error {
 	if err != nil {
 		return err
 	}
+	// sample draws n images in batches; labels may be nil (unconditional model).
 	sample := func(labels []int, model ddpm.Denoiser, seed uint64) ([]float32, error) {
-		out := make([]float32, 0, len(labels)*px)
-		for lo := 0; lo < len(labels); lo += o.batch {
-			hi := min(lo+o.batch, len(labels))
+		out := make([]float32, 0, n*px)
+		for lo := 0; lo < n; lo += o.batch {
+			hi := min(lo+o.batch, n)
 			s, err := ddpm.NewSampler(o.sampler, sched, o.steps, o.eta)
 			if err != nil {
 				return nil, err
 			}
-			x, err := ddpm.Sample(model, s, hi-lo, px, labels[lo:hi], ddpm.NewRNGStream(seed, uint64(lo)))
+			var ls []int
+			if labels != nil {
+				ls = labels[lo:hi]
+			}
+			x, err := ddpm.Sample(model, s, hi-lo, px, ls, ddpm.NewRNGStream(seed, uint64(lo)))
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, x...)
-			fmt.Fprintf(os.Stderr, "\r  %d/%d samples", hi, len(labels))
+			fmt.Fprintf(os.Stderr, "\r  %d/%d samples", hi, n)
 		}
 		fmt.Fprintln(os.Stderr)
 		return out, nil
@@ -200,12 +205,7 @@ func run(o *options) error {
 			labels[i] = m.Config.NullLabel()
 		}
 	}
-	var x []float32
-	if labels == nil {
-		x, err = sampleUncond(m, o, sched, n, px)
-	} else {
-		x, err = sample(labels, m, o.seed+1)
-	}
+	x, err := sample(labels, m, o.seed+1)
 	if err != nil {
 		return err
 	}
@@ -235,23 +235,6 @@ func mustTimesteps(o *options, s *ddpm.Schedule) []int {
 		return nil
 	}
 	return smp.Timesteps()
-}
-
-func sampleUncond(m *unet.Model, o *options, s *ddpm.Schedule, n, px int) ([]float32, error) {
-	out := make([]float32, 0, n*px)
-	for lo := 0; lo < n; lo += o.batch {
-		hi := min(lo+o.batch, n)
-		smp, err := ddpm.NewSampler(o.sampler, s, o.steps, o.eta)
-		if err != nil {
-			return nil, err
-		}
-		x, err := ddpm.Sample(m, smp, hi-lo, px, nil, ddpm.NewRNGStream(o.seed+1, uint64(lo)))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, x...)
-	}
-	return out, nil
 }
 
 func predict(c *classifier.Model, x []float32, n, batch int) []int {
