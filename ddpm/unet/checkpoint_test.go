@@ -1,6 +1,7 @@
 package unet
 
 import (
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,5 +84,25 @@ func TestLoadCheckpointRejectsWeightsFile(t *testing.T) {
 	}
 	if len(f.Tensors) != len(m.Params)+3 {
 		t.Errorf("checkpoint holds %d tensors", len(f.Tensors))
+	}
+}
+
+// A NaN loss stops the step before Adam touches the weights.
+func TestTrainStepRejectsNaN(t *testing.T) {
+	m, _ := New(tinyConfig(), nn.CPU{}, 1)
+	tr := NewTrainer(m, ddpm.NewLinear(100, 1e-4, 0.02), DefaultTrainConfig())
+	before := append([]float32(nil), m.Weights.Data...)
+	x0 := make([]float32, 2*m.Config.Pixels())
+	x0[5] = float32(math.NaN())
+	if _, err := tr.TrainStep(x0, 2, []int{0, 1}, ddpm.NewRNG(1)); err == nil || !strings.Contains(err.Error(), "NaN") {
+		t.Fatalf("error %v, want one about a NaN loss", err)
+	}
+	if tr.Step != 0 {
+		t.Errorf("step advanced to %d", tr.Step)
+	}
+	for i, v := range before {
+		if m.Weights.Data[i] != v {
+			t.Fatal("weights changed by a NaN step")
+		}
 	}
 }
