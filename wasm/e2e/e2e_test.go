@@ -27,7 +27,7 @@ import (
 const webDir = "../../web"
 
 // browser starts headless Chromium and returns a context for it.
-func browser(t *testing.T) context.Context {
+func browser(t testing.TB) context.Context {
 	t.Helper()
 	path := os.Getenv("CHROME")
 	if path == "" {
@@ -64,7 +64,7 @@ func browser(t *testing.T) context.Context {
 }
 
 // server serves web/ and a corrupt weights file on 127.0.0.1.
-func server(t *testing.T) *httptest.Server {
+func server(t testing.TB) *httptest.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/", http.FileServer(http.Dir(webDir)))
 	mux.HandleFunc("/corrupt.safetensors", func(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +94,7 @@ func waitFor(ctx context.Context, expr string, timeout time.Duration) error {
 	}
 }
 
-func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+func eval[T any](t testing.TB, ctx context.Context, expr string) T {
 	t.Helper()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 	if err != nil {

@@ -14,12 +14,11 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// TestReport measures the page in headless Chromium and prints the numbers
-// the README quotes: download sizes, time to the first drawn frame, time per
-// denoising step for 1, 4 and 16 digits, and frames per second while
-// sampling. It asserts only that the page ran; the numbers are for reading
-// (go test ./wasm/e2e -run Report -v).
-func TestReport(t *testing.T) {
+// BenchmarkPage measures the page in headless Chromium and prints the
+// numbers the README quotes: download sizes, time to the first drawn frame,
+// time per denoising step for 1, 4 and 16 digits, and frames per second while
+// sampling (go test ./wasm/e2e -run X -bench Page -benchtime 1x).
+func BenchmarkPage(t *testing.B) {
 	files := []string{"index.html", "app.js", "style.css", "wasm_exec.js", "worker.js", "main.wasm", "worker.wasm", "weights/mnist.safetensors"}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\n| file | raw | gzip -9 | brotli -11 |\n|---|---|---|---|\n")
