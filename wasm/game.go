@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"image"
 	"image/color"
 	"math"
 	"sync"
@@ -37,6 +38,7 @@ type Game struct {
 	pix    []byte
 	sched  *ddpm.Schedule
 	frames int
+	drawn  image.Point // screen size of the last full draw
 }
 
 func newGame() *Game { return &Game{} }
@@ -78,12 +80,17 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	f, dirty := g.cur, g.dirty
 	g.dirty = false
 	g.mu.Unlock()
-	screen.Fill(color.RGBA{0x16, 0x18, 0x1d, 0xff})
 	g.frames++
 	js.Global().Set("ddpmFrames", g.frames)
 	if g.frames == 1 {
 		js.Global().Get("ddpmTimes").Set("firstFrame", js.Global().Get("performance").Call("now"))
 	}
+	size := screen.Bounds().Size()
+	if !dirty && size == g.drawn && f.n > 0 {
+		return // nothing new: the screen keeps the last frame
+	}
+	g.drawn = size
+	screen.Fill(color.RGBA{0x16, 0x18, 0x1d, 0xff})
 	if f.n == 0 {
 		ebitenutil.DebugPrintAt(screen, "loading...", int(f.left)+16, int(f.top)+16)
 		return

@@ -23,7 +23,9 @@ func main() {
 		return nil
 	}))
 	ebiten.SetWindowTitle("DDPM on MNIST")
-	ebiten.SetScreenClearedEveryFrame(true)
+	// Frames without a new step keep the last picture: software WebGL on a
+	// small machine then leaves the CPU to the workers.
+	ebiten.SetScreenClearedEveryFrame(false)
 	if err := ebiten.RunGame(g); err != nil {
 		js.Global().Call("ddpmFail", "The drawing program stopped: "+err.Error())
 		log.Print(err)

@@ -104,10 +104,9 @@ function onStep(w, m) {
   state.pending.delete(m.index);
   window.ddpmSteps = m.index;
   if (m.index === 1) window.ddpmTimes.firstStep = performance.now();
-  const lay = layout();
-  window.ddpmShow({ n: state.n, cols: settings.grid, size: state.size, index: m.index, total: m.total, t: m.t,
-    done: m.done, showX0: settings.showX0, left: lay.left, top: lay.top, x: s.x, x0: s.x0,
-    schedule: state.schedule, T: state.T });
+  state.last = { n: state.n, cols: settings.grid, size: state.size, index: m.index, total: m.total, t: m.t,
+    done: m.done, x: s.x, x0: s.x0, schedule: state.schedule, T: state.T };
+  show();
   if (m.done) {
     window.ddpmTimes.done = performance.now();
     window.ddpmResult = Array.from(s.x);
@@ -168,6 +167,14 @@ async function startDrawing() {
   go.run(instance).catch((err) => fail('The drawing program stopped: ' + err));
 }
 
+// show hands the last complete step to the drawing program.
+function show() {
+  if (!state.last) return;
+  const lay = layout();
+  window.ddpmShow(Object.assign({}, state.last, { showX0: settings.showX0, left: lay.left, top: lay.top }));
+}
+window.addEventListener('resize', show);
+
 // Controls (index.html only; embed.html has none).
 function updateControls() {
   const b = $('pause');
@@ -195,7 +202,8 @@ function bindControls() {
   form.addEventListener('change', (e) => {
     read();
     if (e.target.name === 'delay') state.workers.forEach((w) => w.postMessage({ type: 'delay', delay: settings.delay }));
-    else if (e.target.name !== 'x0') start();
+    else if (e.target.name === 'x0') show();
+    else start();
   });
   form.addEventListener('submit', (e) => { e.preventDefault(); read(); start(); });
   $('newSeed').addEventListener('click', () => { form.elements.seed.value = Math.floor(Math.random() * 1e6); read(); start(); });
