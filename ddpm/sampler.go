@@ -76,6 +76,7 @@ type DDIM struct {
 	ts    []int
 	noise []float32
 	x0    []float32
+	eps   []float32
 }
 
 // NewDDIM returns a DDIM sampler over steps evenly spaced timesteps.
@@ -116,6 +117,15 @@ func (d *DDIM) Step(i int, xPrev, x, eps, x0 []float32, rng *RNG) {
 	s.PredictX0(x0, x, eps, t, !d.NoClip)
 	sigma := d.Eta * math.Sqrt((1-abPrev)/(1-ab)) * math.Sqrt(1-ab/abPrev)
 	dir := math.Sqrt(math.Max(1-abPrev-sigma*sigma, 0))
+	if !d.NoClip {
+		// Re-derive ε from the clipped x̂_0 (as GLIDE does), so the step stays
+		// on the trajectory of the prediction it uses.
+		eps = scratch(&d.eps, nil, len(x))
+		a, b := math.Sqrt(ab), 1/math.Sqrt(1-ab)
+		for i := range eps {
+			eps[i] = float32((float64(x[i]) - a*float64(x0[i])) * b)
+		}
+	}
 	// ε enters through the direction term; reuse combine with x := eps.
 	combine(xPrev, x0, eps, math.Sqrt(abPrev), dir, sigma, &d.noise, rng)
 }

@@ -268,3 +268,26 @@ func TestSplitBatchMatchesWhole(t *testing.T) {
 		}
 	}
 }
+
+// With clipping, DDIM moves along the clipped prediction: ε is re-derived
+// from the clipped x̂_0, and nothing changes when no value needs clipping.
+func TestDDIMClippedStep(t *testing.T) {
+	s := NewLinear(1000, 1e-4, 0.02)
+	d, _ := NewDDIM(s, 10, 0)
+	ts := d.Timesteps()
+	i := 3
+	ab, abPrev := s.AlphaBar[ts[i]], s.AlphaBar[ts[i+1]]
+	x := []float32{0.1, -0.2, 3, -3}
+	eps := []float32{0.05, 0.1, -0.5, 0.5}
+	out, x0 := make([]float32, 4), make([]float32, 4)
+	d.Step(i, out, x, eps, x0, nil)
+	for j := range x {
+		raw := (float64(x[j]) - math.Sqrt(1-ab)*float64(eps[j])) / math.Sqrt(ab)
+		c := math.Max(-1, math.Min(1, raw))
+		e := (float64(x[j]) - math.Sqrt(ab)*c) / math.Sqrt(1-ab)
+		want := math.Sqrt(abPrev)*c + math.Sqrt(1-abPrev)*e
+		if math.Abs(float64(out[j])-want) > 1e-5 || float64(x0[j]) != float64(float32(c)) {
+			t.Errorf("j=%d: got %v (x̂0 %v), want %v (x̂0 %v)", j, out[j], x0[j], want, c)
+		}
+	}
+}
