@@ -43,6 +43,7 @@ func plotLoss(logPath, pngPath string) error {
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Add(plotter.NewGrid())
+	p.Legend.Top = true
 	l, err := plotter.NewLine(train)
 	if err != nil {
 		return err
