@@ -40,12 +40,9 @@ func run(out, data string, epochs, batch int, lr float64, seed uint64) error {
 	if epochs < 1 || batch < 1 || !(lr > 0) {
 		return fmt.Errorf("-epochs, -batch and -lr must be positive")
 	}
-	if data == "" {
-		d, err := mnist.DefaultDir()
-		if err != nil {
-			return err
-		}
-		data = d
+	data, err := mnist.Dir(data)
+	if err != nil {
+		return err
 	}
 	train, err := mnist.Load(data, mnist.Train, classifier.Size)
 	if err != nil {

@@ -17,6 +17,14 @@ const (
 	moduleVersion = "v0.0.0-20150320212226-2fbe10d0fa63" // as in go.mod; build info overrides it
 )
 
+// Dir returns dir, or DefaultDir() when dir is empty: what a -data flag means.
+func Dir(dir string) (string, error) {
+	if dir != "" {
+		return dir, nil
+	}
+	return DefaultDir()
+}
+
 // DefaultDir returns the data/ folder of the GoMNIST module in the Go module
 // cache ($GOMODCACHE, $GOPATH/pkg/mod, or what `go env GOMODCACHE` says).
 func DefaultDir() (string, error) {

@@ -35,13 +35,9 @@ type logEntry struct {
 const logEvery = 50 // steps per train-loss line in log.jsonl
 
 func run(o *options, stop <-chan os.Signal) error {
-	dir := o.data
-	if dir == "" {
-		d, err := mnist.DefaultDir()
-		if err != nil {
-			return err
-		}
-		dir = d
+	dir, err := mnist.Dir(o.data)
+	if err != nil {
+		return err
 	}
 	trainSet, err := mnist.Load(dir, mnist.Train, 32)
 	if err != nil {

@@ -35,7 +35,7 @@ type Model struct {
 	labels          []int
 	tsin, temb      *nn.Tensor
 	emb, dtemb      *nn.Tensor
-	input, hostEps  *nn.Tensor
+	input           *nn.Tensor
 	skips, cats     []*nn.Tensor
 	ups, dcats, dhs []*nn.Tensor
 	dskips          []*nn.Tensor

@@ -75,23 +75,17 @@ func (t *Trainer) TrainStep(x0 []float32, n int, labels []int, rng *ddpm.RNG) (f
 // Gradient computes the noise-prediction loss for given noisy images, noise,
 // timesteps and labels, and leaves its gradient in Model.Grads.
 func (t *Trainer) Gradient(xt, eps []float32, n int, ts, labels []int) (float64, error) {
-	m, be, cfg := t.Model, t.Model.Backend, t.Model.Config
-	x := ensure(be, &t.x, n, cfg.InChannels, cfg.ImageSize, cfg.ImageSize)
-	e := ensure(be, &t.eps, x.Shape...)
-	dy := ensure(be, &t.dy, x.Shape...)
-	be.Upload(x, xt)
-	be.Upload(e, eps)
-	out, err := m.Forward(x, ts, labels)
+	loss, err := t.Loss(xt, eps, n, ts, labels)
 	if err != nil {
 		return 0, err
 	}
-	loss := be.MSE(dy, out, e)
-	m.ZeroGrad()
-	m.Backward(dy)
+	t.Model.ZeroGrad()
+	t.Model.Backward(t.dy) // Loss left the gradient of the loss with respect to the output here
 	return loss, nil
 }
 
-// Loss returns the noise-prediction loss without computing gradients.
+// Loss returns the noise-prediction loss without computing parameter
+// gradients; the gradient with respect to the network output is left in t.dy.
 func (t *Trainer) Loss(xt, eps []float32, n int, ts, labels []int) (float64, error) {
 	be, cfg := t.Model.Backend, t.Model.Config
 	x := ensure(be, &t.x, n, cfg.InChannels, cfg.ImageSize, cfg.ImageSize)
