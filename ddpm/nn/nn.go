@@ -105,3 +105,12 @@ type Backend interface {
 	// EMA computes avg = decay·avg + (1 − decay)·p.
 	EMA(avg, p *Tensor, decay float64)
 }
+
+// DeviceError is what a device backend panics with when the device fails
+// (out of memory, a lost GPU, a kernel that would not launch): the kernels
+// have no error results, so a program that wants one line instead of a panic
+// recovers it at the top, as ddpm/train does.
+type DeviceError struct{ Err error }
+
+func (e *DeviceError) Error() string { return e.Err.Error() }
+func (e *DeviceError) Unwrap() error { return e.Err }

@@ -14,27 +14,34 @@ func benchConfig(c int) Config {
 	return cfg
 }
 
-// BenchmarkForward is one noise prediction of the default network (C=16).
+// BenchmarkForward is one noise prediction of the default network (C=16)
+// and of the small one the web page uses (C=8).
 func BenchmarkForward(b *testing.B) {
-	for _, n := range []int{1, 16} {
-		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
-			m, _ := New(DefaultConfig(), nn.CPU{}, 1)
-			x := make([]float32, n*m.Config.Pixels())
-			ddpm.NewRNG(1).Normal(x)
-			eps := make([]float32, len(x))
-			labels := make([]int, n)
-			for b.Loop() {
-				if err := m.PredictNoise(eps, x, n, 500, labels); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+	for _, c := range []int{16, 8} {
+		for _, n := range []int{1, 16, 32} {
+			benchForward(b, c, n)
+		}
 	}
+}
+
+func benchForward(b *testing.B, c, n int) {
+	b.Run(fmt.Sprintf("C=%d/batch=%d", c, n), func(b *testing.B) {
+		m, _ := New(benchConfig(c), nn.CPU{}, 1)
+		x := make([]float32, n*m.Config.Pixels())
+		ddpm.NewRNG(1).Normal(x)
+		eps := make([]float32, len(x))
+		labels := make([]int, n)
+		for b.Loop() {
+			if err := m.PredictNoise(eps, x, n, 500, labels); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // BenchmarkTrainStep is forward + backward + Adam + EMA at batch 64.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, c := range []int{16, 32} {
+	for _, c := range []int{8, 16, 32} {
 		b.Run(fmt.Sprintf("C=%d/batch=64", c), func(b *testing.B) {
 			m, _ := New(benchConfig(c), nn.CPU{}, 1)
 			tr := NewTrainer(m, ddpm.NewLinear(1000, 1e-4, 0.02), DefaultTrainConfig())
