@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm"
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/ddpm-go/ddpm/ddpm/nn"
+	"github.com/ddpm-go/ddpm/ddpm/nn/cuda"
 	"github.com/ddpm-go/ddpm/ddpm/picture"
 	"github.com/ddpm-go/ddpm/ddpm/safetensors"
 	"github.com/ddpm-go/ddpm/ddpm/training"
@@ -34,7 +36,18 @@ type logEntry struct {
 
 const logEvery = 50 // steps per train-loss line in log.jsonl
 
-func run(o *options, stop <-chan os.Signal) error {
+func run(o *options, stop <-chan os.Signal) (err error) {
+	// A device failure (out of GPU memory, a lost GPU) arrives as a panic
+	// from the backend; report it in one line. Checkpoints on disk are whole.
+	defer func() {
+		if r := recover(); r != nil {
+			de, ok := r.(*nn.DeviceError)
+			if !ok {
+				panic(r)
+			}
+			err = fmt.Errorf("%v; the last checkpoint in %s is intact (continue with -resume)", de, o.out)
+		}
+	}()
 	dir, err := mnist.Dir(o.data)
 	if err != nil {
 		return err
@@ -51,21 +64,24 @@ func run(o *options, stop <-chan os.Signal) error {
 		return fmt.Errorf("cannot create the run folder: %v", err)
 	}
 	paths := runPaths{dir: o.out}
-	tr, elapsed, err := setup(o, paths)
+	be, backendName, err := openBackend(o, os.Stderr)
+	if err != nil {
+		return err
+	}
+	if g, ok := be.(*cuda.GPU); ok {
+		defer g.Close()
+	}
+	tr, elapsed, err := setup(o, paths, be)
 	if err != nil {
 		return err
 	}
 	var engine training.Engine
-	switch o.backend {
-	case "gorgonia":
-		fmt.Fprintf(os.Stderr, "backend: gorgonia TapeMachine (slow; the reference engine)\n")
+	if o.backend == "gorgonia" {
 		e, err := training.NewGorgoniaEngine(tr, o.batch)
 		if err != nil {
 			return err
 		}
 		engine = e
-	default:
-		fmt.Fprintf(os.Stderr, "backend: cpu, our float32 kernels on %d cores (no GPU backend in this build)\n", runtime.GOMAXPROCS(0))
 	}
 	r, err := training.New(tr, engine, trainSet, testSet, o.batch, o.seed)
 	if err != nil {
@@ -124,7 +140,7 @@ func run(o *options, stop <-chan os.Signal) error {
 			return err
 		}
 		meta := map[string]string{"seed": strconv.FormatUint(o.seed, 10), "batch": strconv.Itoa(o.batch),
-			"elapsed_s": fmt.Sprintf("%.0f", elapsedNow()), "backend": o.backend}
+			"elapsed_s": fmt.Sprintf("%.0f", elapsedNow()), "backend": backendName}
 		if err := tr.SaveCheckpoint(paths.checkpoint(), meta); err != nil {
 			return fmt.Errorf("writing the checkpoint (the previous one is intact): %v", err)
 		}
@@ -226,7 +242,7 @@ func (p runPaths) lossPlot() string   { return filepath.Join(p.dir, "loss.png") 
 
 // setup starts a new run or resumes the one in the run folder, refusing to
 // overwrite a checkpoint or to mix configurations.
-func setup(o *options, p runPaths) (*unet.Trainer, float64, error) {
+func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, float64, error) {
 	sched, err := ddpm.NewSchedule(o.schedule, o.timeSteps)
 	if err != nil {
 		return nil, 0, err
@@ -238,7 +254,6 @@ func setup(o *options, p runPaths) (*unet.Trainer, float64, error) {
 	}
 	tc := unet.DefaultTrainConfig()
 	tc.LR, tc.EMADecay, tc.PUncond = o.lr, o.ema, o.pUncond
-	be := nn.CPU{}
 	_, err = os.Stat(p.checkpoint())
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -296,4 +311,32 @@ func sampleGrid(m *unet.Model, s *ddpm.Schedule, path string) error {
 		return err
 	}
 	return picture.SavePNG(path, picture.Grid(x, n, m.Config.ImageSize, 8, 2, 2))
+}
+
+// openBackend picks the kernels to train on and says which in one line:
+// -backend auto takes the GPU when one opens and otherwise says why not.
+func openBackend(o *options, w io.Writer) (nn.Backend, string, error) {
+	cpuLine := fmt.Sprintf("cpu, our float32 kernels on %d cores", runtime.GOMAXPROCS(0))
+	switch o.backend {
+	case "cpu":
+		fmt.Fprintf(w, "backend: %s\n", cpuLine)
+		return nn.CPU{}, "cpu", nil
+	case "gorgonia":
+		fmt.Fprintf(w, "backend: gorgonia TapeMachine (slow; the reference engine)\n")
+		return nn.CPU{}, "gorgonia", nil
+	}
+	g, err := cuda.Open(cuda.Options{TF32: o.tf32})
+	if err != nil {
+		if o.backend == "cuda" {
+			return nil, "", fmt.Errorf("-backend cuda: %v", err)
+		}
+		fmt.Fprintf(w, "backend: %s (no GPU: %v)\n", cpuLine, err)
+		return nn.CPU{}, "cpu", nil
+	}
+	precision := "float32"
+	if o.tf32 {
+		precision = "TF32 GEMMs"
+	}
+	fmt.Fprintf(w, "backend: cuda, %s, %s\n", g.Info(), precision)
+	return g, "cuda", nil
 }
