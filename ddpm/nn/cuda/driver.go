@@ -11,27 +11,27 @@ import (
 type driver struct {
 	lib *library
 
-	Init                func(flags uint32) int32
-	DriverGetVersion    func(v *int32) int32
-	DeviceGetCount      func(n *int32) int32
-	DeviceGet           func(dev *int32, ordinal int32) int32
-	DeviceGetName       func(name *byte, n int32, dev int32) int32
-	DeviceTotalMem      func(bytes *uint64, dev int32) int32
-	DeviceGetAttribute  func(v *int32, attr int32, dev int32) int32
-	PrimaryCtxRetain    func(ctx *uintptr, dev int32) int32
-	PrimaryCtxRelease   func(dev int32) int32
-	CtxSetCurrent       func(ctx uintptr) int32
-	CtxSynchronize      func() int32
-	MemAlloc            func(ptr *uintptr, bytes uint64) int32
-	MemFree             func(ptr uintptr) int32
-	MemcpyHtoD          func(dst uintptr, src unsafe.Pointer, bytes uint64) int32
-	MemcpyDtoH          func(dst unsafe.Pointer, src uintptr, bytes uint64) int32
-	MemcpyDtoD          func(dst, src uintptr, bytes uint64) int32
-	MemsetD32           func(dst uintptr, v uint32, n uint64) int32
-	ModuleLoadData      func(mod *uintptr, image unsafe.Pointer) int32
-	ModuleGetFunction   func(fn *uintptr, mod uintptr, name string) int32
-	LaunchKernel        func(fn uintptr, gx, gy, gz, bx, by, bz, shared uint32, stream uintptr, params, extra unsafe.Pointer) int32
-	GetErrorName        func(code int32, name **byte) int32
+	Init               func(flags uint32) int32
+	DriverGetVersion   func(v *int32) int32
+	DeviceGetCount     func(n *int32) int32
+	DeviceGet          func(dev *int32, ordinal int32) int32
+	DeviceGetName      func(name *byte, n int32, dev int32) int32
+	DeviceTotalMem     func(bytes *uint64, dev int32) int32
+	DeviceGetAttribute func(v *int32, attr int32, dev int32) int32
+	PrimaryCtxRetain   func(ctx *uintptr, dev int32) int32
+	PrimaryCtxRelease  func(dev int32) int32
+	CtxSetCurrent      func(ctx uintptr) int32
+	CtxSynchronize     func() int32
+	MemAlloc           func(ptr *uintptr, bytes uint64) int32
+	MemFree            func(ptr uintptr) int32
+	MemcpyHtoD         func(dst uintptr, src unsafe.Pointer, bytes uint64) int32
+	MemcpyDtoH         func(dst unsafe.Pointer, src uintptr, bytes uint64) int32
+	MemcpyDtoD         func(dst, src uintptr, bytes uint64) int32
+	MemsetD32          func(dst uintptr, v uint32, n uint64) int32
+	ModuleLoadData     func(mod *uintptr, image unsafe.Pointer) int32
+	ModuleGetFunction  func(fn *uintptr, mod uintptr, name string) int32
+	LaunchKernel       func(fn uintptr, gx, gy, gz, bx, by, bz, shared uint32, stream uintptr, params, extra unsafe.Pointer) int32
+	GetErrorName       func(code int32, name **byte) int32
 }
 
 const (

@@ -47,11 +47,20 @@ func kernelCases() []kernelCase {
 	ids := []int{3, 0, 3, 9, 10, 3}
 	return []kernelCase{
 		{"conv3x3", 1e-4, [][]int{{4, 8, 16, 16}, {16, 8, 3, 3}, {16}}, [][]int{{4, 16, 16, 16}},
-			func(be nn.Backend, in, out []*nn.Tensor) float64 { be.Conv2D(out[0], in[0], in[1], in[2], 1, 1); return 0 }},
+			func(be nn.Backend, in, out []*nn.Tensor) float64 {
+				be.Conv2D(out[0], in[0], in[1], in[2], 1, 1)
+				return 0
+			}},
 		{"conv3x3/stride2", 1e-4, [][]int{{4, 8, 16, 16}, {8, 8, 3, 3}, {8}}, [][]int{{4, 8, 8, 8}},
-			func(be nn.Backend, in, out []*nn.Tensor) float64 { be.Conv2D(out[0], in[0], in[1], in[2], 2, 1); return 0 }},
+			func(be nn.Backend, in, out []*nn.Tensor) float64 {
+				be.Conv2D(out[0], in[0], in[1], in[2], 2, 1)
+				return 0
+			}},
 		{"conv1x1/nobias", 1e-4, [][]int{{4, 8, 8, 8}, {16, 8, 1, 1}}, [][]int{{4, 16, 8, 8}},
-			func(be nn.Backend, in, out []*nn.Tensor) float64 { be.Conv2D(out[0], in[0], in[1], nil, 1, 0); return 0 }},
+			func(be nn.Backend, in, out []*nn.Tensor) float64 {
+				be.Conv2D(out[0], in[0], in[1], nil, 1, 0)
+				return 0
+			}},
 		{"conv3x3/backward", 1e-4, [][]int{{4, 16, 16, 16}, {4, 8, 16, 16}, {16, 8, 3, 3}}, [][]int{{4, 8, 16, 16}, {16, 8, 3, 3}, {16}},
 			func(be nn.Backend, in, out []*nn.Tensor) float64 {
 				be.Conv2DBackward(out[0], out[1], out[2], in[0], in[1], in[2], 1, 1)
