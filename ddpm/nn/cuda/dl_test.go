@@ -14,6 +14,7 @@ import (
 func TestOpenWithoutGPU(t *testing.T) {
 	g, err := Open(Options{})
 	if err == nil {
+		defer g.Close()
 		t.Skipf("a GPU is present (%s); this test is for machines without one", g.Info())
 	}
 	msg := err.Error()

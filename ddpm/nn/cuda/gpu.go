@@ -39,7 +39,7 @@ type GPU struct {
 	fn     map[string]uintptr
 
 	args   *launchArgs
-	pin    runtime.Pinner
+	pin    *runtime.Pinner
 	bufs   [4]*devMem // scratch: im2col columns, transposed outputs, their gradients, ids and partial sums
 	closed bool
 }
@@ -49,6 +49,11 @@ type GPU struct {
 type launchArgs struct {
 	v [16]uint64
 	p [16]unsafe.Pointer
+}
+
+type released struct {
+	pin *runtime.Pinner
+	t   *thread
 }
 
 // devMem is one device allocation, freed when no tensor refers to it.
@@ -68,7 +73,7 @@ var _ nn.Backend = (*GPU)(nil)
 // Open finds the CUDA libraries, opens the device, compiles the kernels and
 // starts cuBLAS. Its error is one line saying what is missing.
 func Open(opts Options) (*GPU, error) {
-	g := &GPU{t: newThread(), args: new(launchArgs)}
+	g := &GPU{t: newThread(), args: new(launchArgs), pin: new(runtime.Pinner)}
 	var err error
 	g.t.do(func() { err = g.open(opts) })
 	if err != nil {
@@ -79,6 +84,8 @@ func Open(opts Options) (*GPU, error) {
 		g.args.p[i] = unsafe.Pointer(&g.args.v[i])
 	}
 	g.pin.Pin(g.args)
+	// A GPU dropped without Close still unpins and ends its thread.
+	runtime.AddCleanup(g, func(r released) { r.pin.Unpin(); r.t.stop() }, released{g.pin, g.t})
 	return g, nil
 }
 

@@ -199,16 +199,21 @@ extern "C" __global__ void embedding_backward(float* dtable, const float* dy, co
 	}
 }
 
-// mse writes grad = scale·(pred − target) and per-block sums of squares into partial.
-extern "C" __global__ void mse(float* grad, const float* pred, const float* target, int n, float scale, double* partial) {
-	double s = 0.0;
-	LOOP(i, n) {
-		float d = pred[i] - target[i];
-		s += (double)d * (double)d;
-		grad[i] = scale * d;
+// mse writes grad = scale·(pred − target) and the sums of squares of parts
+// slices into partial[0..parts); blocks loop over slices, so the sums do not
+// depend on how many blocks run.
+extern "C" __global__ void mse(float* grad, const float* pred, const float* target, int n, float scale,
+                               double* partial, int parts) {
+	for (int part = blockIdx.x; part < parts; part += gridDim.x) {
+		double s = 0.0;
+		for (int i = part * blockDim.x + threadIdx.x; i < n; i += parts * blockDim.x) {
+			float d = pred[i] - target[i];
+			s += (double)d * (double)d;
+			grad[i] = scale * d;
+		}
+		s = block_sum(s);
+		if (threadIdx.x == 0) partial[part] = s;
 	}
-	s = block_sum(s);
-	if (threadIdx.x == 0) partial[blockIdx.x] = s;
 }
 
 // adam: p −= stepSize·m/(√v/sqrtC2 + eps), as CPU.Adam.

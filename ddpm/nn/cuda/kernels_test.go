@@ -23,7 +23,11 @@ var (
 // is none, unless DDPM_REQUIRE_GPU=1 makes that a failure.
 func gpuOrSkip(tb testing.TB) *GPU {
 	tb.Helper()
-	gpuOnce.Do(func() { gpu, gpuErr = Open(Options{}) })
+	gpuOnce.Do(func() {
+		if gpu, gpuErr = Open(Options{}); gpuErr == nil {
+			tb.Logf("opened %s", gpu.Info())
+		}
+	})
 	if gpuErr != nil {
 		if os.Getenv("DDPM_REQUIRE_GPU") == "1" {
 			tb.Fatal(gpuErr)
@@ -183,7 +187,7 @@ func compareBackends(t *testing.T, ref, be nn.Backend) {
 			refOut, beOut := tensors(ref, c.outputs, out), tensors(be, c.outputs, out)
 			wantLoss := c.run(ref, tensors(ref, c.inputs, in), refOut)
 			gotLoss := c.run(be, tensors(be, c.inputs, in), beOut)
-			if d := math.Abs(gotLoss-wantLoss) / math.Max(math.Abs(wantLoss), 1e-30); d > c.tol && wantLoss != 0 {
+			if d := math.Abs(gotLoss-wantLoss) / math.Max(math.Abs(wantLoss), 1e-30); !(d <= c.tol) {
 				t.Errorf("returned %v, want %v (relative difference %.2g > %g)", gotLoss, wantLoss, d, c.tol)
 			}
 			for i := range c.outputs {

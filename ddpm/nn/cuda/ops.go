@@ -271,15 +271,15 @@ func (g *GPU) EmbeddingBackward(dtable, dy *nn.Tensor, ids []int) {
 	g.run(func() { g.launch("embedding_backward", d, ptr(dtable), ptr(dy), g.uploadIDs(ids), len(ids), d) })
 }
 
-// MSE implements nn.Backend. Each block sums its squares in double; the
-// partial sums come back and are added on the host.
+// MSE implements nn.Backend. Each block sums the squares of a slice in
+// double; the partial sums come back and are added on the host.
 func (g *GPU) MSE(grad, pred, target *nn.Tensor) float64 {
 	n := pred.Len()
 	blocks := max(1, min((n+blockSize-1)/blockSize, 256))
 	part := make([]float64, blocks)
 	g.run(func() {
 		p := g.scratch(3, 2*blocks)
-		g.launchBlocks("mse", blocks, ptr(grad), ptr(pred), ptr(target), n, 2/float32(n), p)
+		g.launchBlocks("mse", blocks, ptr(grad), ptr(pred), ptr(target), n, 2/float32(n), p, blocks)
 		fail(g.cu.check("cuMemcpyDtoH", g.cu.MemcpyDtoH(unsafe.Pointer(&part[0]), p, uint64(8*blocks))))
 	})
 	var sum float64

@@ -51,7 +51,9 @@ func (t *thread) do(f func()) bool {
 // stop ends the thread's goroutine.
 func (t *thread) stop() {
 	t.mu.Lock()
-	close(t.calls)
-	t.calls = nil
+	if t.calls != nil {
+		close(t.calls)
+		t.calls = nil
+	}
 	t.mu.Unlock()
 }
