@@ -25,7 +25,9 @@ const (
 )
 
 func loadCUBLAS(dirs []string, driverMajor int) (*cublas, error) {
-	lib, err := openLibrary("cuBLAS (libcublas.so)", preferMajor(cublasNames, driverMajor), dirs)
+	names := preferMajor(cublasNames, driverMajor)
+	preloadBeside("libcublasLt.so.*", names, dirs)
+	lib, err := openLibrary("cuBLAS (libcublas.so)", names, dirs)
 	if err != nil {
 		return nil, err
 	}

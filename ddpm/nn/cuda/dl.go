@@ -4,6 +4,7 @@ package cuda
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/ebitengine/purego"
@@ -34,6 +35,23 @@ func openLibrary(what string, names, dirs []string) (*library, error) {
 		msg = fmt.Sprintf("%s found but not loadable: %s", what, strings.Join(reasons, "; "))
 	}
 	return nil, fmt.Errorf("%s", msg)
+}
+
+// preloadBeside opens the libraries matching pattern in the folders of the
+// candidates of names, so that a library found by path (in a pip wheel, say)
+// finds its own dependencies there (libcublasLt beside libcublas,
+// libnvrtc-builtins beside libnvrtc). Failures are left to the main load.
+func preloadBeside(pattern string, names, dirs []string) {
+	for _, p := range candidates(names, dirs) {
+		if !strings.Contains(p, "/") {
+			continue
+		}
+		deps, _ := filepath.Glob(filepath.Join(filepath.Dir(p), pattern))
+		for _, d := range deps {
+			purego.Dlopen(d, purego.RTLD_NOW|purego.RTLD_GLOBAL)
+		}
+		return
+	}
 }
 
 // symbol binds a Go function variable to the C function name.

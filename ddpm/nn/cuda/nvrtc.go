@@ -27,7 +27,9 @@ type nvrtc struct {
 }
 
 func loadNVRTC(dirs []string, driverMajor int) (*nvrtc, error) {
-	lib, err := openLibrary("NVRTC (libnvrtc.so)", preferMajor(nvrtcNames, driverMajor), dirs)
+	names := preferMajor(nvrtcNames, driverMajor)
+	preloadBeside("libnvrtc-builtins.so.*", names, dirs)
+	lib, err := openLibrary("NVRTC (libnvrtc.so)", names, dirs)
 	if err != nil {
 		return nil, err
 	}
