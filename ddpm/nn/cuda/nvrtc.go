@@ -59,7 +59,7 @@ func (n *nvrtc) compile(src, name, arch string) ([]byte, error) {
 	}
 	defer n.DestroyProgram(&prog)
 
-	opts := []string{"--gpu-architecture=" + arch, "--std=c++14", "-default-device"}
+	opts := []string{"--gpu-architecture=" + arch, "-default-device"}
 	var pin runtime.Pinner // the option array holds Go pointers that NVRTC reads
 	defer pin.Unpin()
 	cstrs := make([]*byte, len(opts))
