@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/ddpm-go/ddpm/ddpm/nn"
@@ -42,6 +43,12 @@ type GPU struct {
 	pin    *runtime.Pinner
 	bufs   [4]*devMem // scratch: im2col columns, transposed outputs, their gradients, ids and partial sums
 	closed bool
+
+	// Device memory is freed when its tensors are garbage collected, but the
+	// Go heap barely grows with it, so New runs the collector itself after
+	// allocating a quarter of the GPU's memory, and again before giving up
+	// on an allocation.
+	sinceGC atomic.Uint64
 }
 
 // launchArgs is cuLaunchKernel's parameter block: p[i] points at v[i].
@@ -219,10 +226,18 @@ func fail(err error) {
 
 // alloc returns bytes of device memory (on the GPU's thread).
 func (g *GPU) alloc(bytes uint64) *devMem {
-	m := &devMem{bytes: bytes}
-	fail(g.cu.check(fmt.Sprintf("allocating %.1f MiB (cuMemAlloc)", float64(bytes)/(1<<20)), g.cu.MemAlloc(&m.ptr, max(bytes, 4))))
-	runtime.AddCleanup(m, g.free, m.ptr)
+	m, err := g.tryAlloc(bytes)
+	fail(err)
 	return m
+}
+
+func (g *GPU) tryAlloc(bytes uint64) (*devMem, error) {
+	m := &devMem{bytes: bytes}
+	if err := g.cu.check(fmt.Sprintf("allocating %.1f MiB (cuMemAlloc)", float64(bytes)/(1<<20)), g.cu.MemAlloc(&m.ptr, max(bytes, 4))); err != nil {
+		return nil, err
+	}
+	runtime.AddCleanup(m, g.free, m.ptr)
+	return m, nil
 }
 
 // free runs when a devMem is unreachable; after Close there is nothing to free.

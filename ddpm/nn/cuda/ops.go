@@ -5,6 +5,8 @@ package cuda
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"time"
 	"unsafe"
 
 	"github.com/ddpm-go/ddpm/ddpm/nn"
@@ -17,12 +19,28 @@ import (
 func (g *GPU) New(shape ...int) *nn.Tensor {
 	t := &nn.Tensor{Shape: append([]int(nil), shape...)}
 	n := t.Len()
-	g.run(func() {
-		m := g.alloc(uint64(4 * n))
-		fail(g.cu.check("cuMemsetD32", g.cu.MemsetD32(m.ptr, 0, uint64(max(n, 1)))))
-		t.Dev = &devView{mem: m}
-	})
-	return t
+	if g.sinceGC.Add(uint64(4*n)) > g.info.Memory/4 {
+		g.sinceGC.Store(0)
+		runtime.GC() // tensors dropped since the last collection give their memory back
+	}
+	var err error
+	for try := 0; ; try++ {
+		g.run(func() {
+			var m *devMem
+			if m, err = g.tryAlloc(uint64(4 * n)); err == nil {
+				fail(g.cu.check("cuMemsetD32", g.cu.MemsetD32(m.ptr, 0, uint64(max(n, 1)))))
+				t.Dev = &devView{mem: m}
+			}
+		})
+		if err == nil {
+			return t
+		}
+		if try == 3 {
+			fail(err)
+		}
+		runtime.GC() // and let the cleanups of unreachable tensors run before trying again
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // View implements nn.Backend.
