@@ -7,7 +7,7 @@
 // It writes into -out: checkpoint.safetensors (everything needed to resume),
 // weights.safetensors (the EMA weights, what the sampler and the web page
 // load), samples/step-NNNNNN.png, loss.png and log.jsonl. Ctrl-C writes a
-// final checkpoint and exits.
+// final checkpoint and exits; a second Ctrl-C exits at once.
 package main
 
 import (
@@ -29,8 +29,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "train:", err)
 		os.Exit(2)
 	}
+	// The first Ctrl-C asks for a checkpoint at the next step; a second one
+	// (say during the final sample grid) exits at once. Files are written
+	// atomically, so that loses nothing already saved.
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		stop <- <-sig
+		<-sig
+		fmt.Fprintln(os.Stderr, "\ntrain: interrupted twice: exiting now; the last checkpoint is intact")
+		os.Exit(130)
+	}()
 	if err := run(o, stop); err != nil {
 		fmt.Fprintln(os.Stderr, "train:", err)
 		os.Exit(1)
