@@ -3,6 +3,7 @@
 // web page), validating them on the way.
 //
 //	go run ./cmd/export -in runs/mnist/weights.safetensors
+//	go run ./cmd/export -in weights/run-small/weights.safetensors -name mnist-small
 package main
 
 import (
@@ -18,15 +19,16 @@ import (
 
 func main() {
 	in := flag.String("in", filepath.Join("runs", "mnist", "weights.safetensors"), "weights to export")
-	out := flag.String("out", "weights", "folder to write mnist.safetensors and mnist-f16.safetensors into")
+	out := flag.String("out", "weights", "folder to write NAME.safetensors and NAME-f16.safetensors into")
+	name := flag.String("name", "mnist", "base name of the exported files")
 	flag.Parse()
-	if err := run(*in, *out); err != nil {
+	if err := run(*in, *out, *name); err != nil {
 		fmt.Fprintln(os.Stderr, "export:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in, out string) error {
+func run(in, out, name string) error {
 	m, meta, err := unet.Load(in, nn.CPU{})
 	if err != nil {
 		return err
@@ -36,7 +38,7 @@ func run(in, out string) error {
 	for _, f := range []struct {
 		name  string
 		dtype safetensors.DType
-	}{{"mnist.safetensors", safetensors.F32}, {"mnist-f16.safetensors", safetensors.F16}} {
+	}{{name + ".safetensors", safetensors.F32}, {name + "-f16.safetensors", safetensors.F16}} {
 		path := filepath.Join(out, f.name)
 		if err := m.Save(path, m.Weights, f.dtype, meta); err != nil {
 			return err

@@ -49,6 +49,7 @@ func main() {
 
 type options struct {
 	steps, epochs, batch, channels   int
+	groups                           int
 	lr, ema, pUncond                 float64
 	cond, resume, tf32               bool
 	schedule, backend, out, data     string
@@ -65,6 +66,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.batch, "batch", 64, "images per step")
 	fs.Float64Var(&o.lr, "lr", 2e-4, "Adam learning rate")
 	fs.IntVar(&o.channels, "channels", 16, "U-Net width C (levels have C, 2C, 2C channels)")
+	fs.IntVar(&o.groups, "groups", 8, "GroupNorm groups; C must be a multiple (keep ≥ 2 channels per group: one per group erases each channel's mean)")
 	fs.BoolVar(&o.cond, "cond", true, "class-conditional with a null label (classifier-free guidance)")
 	fs.Float64Var(&o.pUncond, "p-uncond", 0.1, "probability of training on the null label (with -cond)")
 	fs.StringVar(&o.schedule, "schedule", "linear", "noise schedule: linear or cosine")
@@ -101,8 +103,8 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("-ema must be in [0, 1)")
 	case o.pUncond < 0 || o.pUncond > 1:
 		return nil, fmt.Errorf("-p-uncond must be in [0, 1]")
-	case o.channels < 8 || o.channels%8 != 0:
-		return nil, fmt.Errorf("-channels must be a positive multiple of 8 (GroupNorm uses 8 groups)")
+	case o.groups < 1 || o.channels < 1 || o.channels%o.groups != 0:
+		return nil, fmt.Errorf("-channels must be a positive multiple of -groups (%d)", o.groups)
 	case o.checkpointEvery < 1 || o.sampleEvery < 0 || o.evalEvery < 0 || o.testImages < 1:
 		return nil, fmt.Errorf("-checkpoint-every, -sample-every, -eval-every and -test-images must be positive")
 	}

@@ -249,6 +249,7 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, float64, error
 	}
 	cfg := unet.DefaultConfig()
 	cfg.Channels = o.channels
+	cfg.Groups = o.groups
 	if !o.cond {
 		cfg.NumClasses = 0
 	}
