@@ -28,8 +28,14 @@ function num(name, def, lo, hi) {
   return Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : def;
 }
 
+// Two networks ship: "full" (C=16, the trainer's default) and "small" (C=8:
+// about 4× less arithmetic per step, but rougher digits; see weights/README.md).
+const models = { full: 'weights/mnist.safetensors', small: 'weights/mnist-small.safetensors' };
+const model = params.get('model') === 'small' ? 'small' : 'full';
+
 const settings = {
-  weights: params.get('weights') || 'weights/mnist.safetensors',
+  model,
+  weights: params.get('weights') || models[model],
   digit: params.get('digit') || 'mix',          // 0..9, mix (0–9 in turn) or none
   sampler: params.get('sampler') === 'ddpm' ? 'ddpm' : 'ddim',
   steps: Math.round(num('steps', 50, 1, 1000)),
@@ -184,7 +190,7 @@ function updateControls() {
 function bindControls() {
   const form = $('controls');
   if (!form) return;
-  const fields = ['digit', 'sampler', 'steps', 'eta', 'guidance', 'seed', 'grid', 'delay'];
+  const fields = ['model', 'digit', 'sampler', 'steps', 'eta', 'guidance', 'seed', 'grid', 'delay'];
   for (const f of fields) form.elements[f].value = settings[f];
   form.elements.x0.checked = settings.showX0;
   const read = () => {
@@ -200,6 +206,12 @@ function bindControls() {
     $('stepsRow').hidden = settings.sampler !== 'ddim';
   };
   form.addEventListener('change', (e) => {
+    if (e.target.name === 'model') { // other weights: reload the page with them
+      params.set('model', e.target.value);
+      params.delete('weights');
+      location.search = params.toString();
+      return;
+    }
     read();
     if (e.target.name === 'delay') state.workers.forEach((w) => w.postMessage({ type: 'delay', delay: settings.delay }));
     else if (e.target.name === 'x0') show();

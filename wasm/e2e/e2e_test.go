@@ -135,8 +135,8 @@ func roughness(img image.Image, r image.Rectangle, step int) float64 {
 }
 
 // native computes the same samples with the library, as cmd/sample does.
-func native(t *testing.T, seed uint64, steps, n int, guidance float64) []float32 {
-	m, meta, err := unet.Load(filepath.Join(webDir, "weights", "mnist.safetensors"), nn.CPU{})
+func native(t *testing.T, weights string, seed uint64, steps, n int, guidance float64) []float32 {
+	m, meta, err := unet.Load(filepath.Join(webDir, "weights", weights), nn.CPU{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,11 +156,24 @@ func native(t *testing.T, seed uint64, steps, n int, guidance float64) []float32
 	return x
 }
 
+// TestPageSamplesLikeNative samples on the page with each shipped network
+// (the full default and ?model=small) and checks the result against the
+// library's: frames advance, the canvas goes from noise to strokes, and the
+// numbers are the native ones.
 func TestPageSamplesLikeNative(t *testing.T) {
+	for _, c := range []struct{ model, weights, mid, end string }{
+		{"full", "mnist.safetensors", "DDPM_SCREENSHOT_MID", "DDPM_SCREENSHOT_END"},
+		{"small", "mnist-small.safetensors", "", ""},
+	} {
+		t.Run(c.model, func(t *testing.T) { pageSamplesLikeNative(t, c.model, c.weights, os.Getenv(c.mid), os.Getenv(c.end)) })
+	}
+}
+
+func pageSamplesLikeNative(t *testing.T, model, weights, midPNG, endPNG string) {
 	ctx := browser(t)
 	srv := server(t)
 	const seed, steps, grid = 7, 12, 4
-	url := fmt.Sprintf("%s/index.html?seed=%d&sampler=ddim&steps=%d&grid=%d&guidance=2&digit=mix&workers=2&delay=60", srv.URL, seed, steps, grid)
+	url := fmt.Sprintf("%s/index.html?model=%s&seed=%d&sampler=ddim&steps=%d&grid=%d&guidance=2&digit=mix&workers=2&delay=60", srv.URL, model, seed, steps, grid)
 	if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +184,7 @@ func TestPageSamplesLikeNative(t *testing.T) {
 		t.Fatalf("page error: %v", e)
 	}
 	f1 := eval[float64](t, ctx, "window.ddpmFrames")
-	mid := screenshot(t, ctx, os.Getenv("DDPM_SCREENSHOT_MID"))
+	mid := screenshot(t, ctx, midPNG)
 	time.Sleep(300 * time.Millisecond)
 	f2 := eval[float64](t, ctx, "window.ddpmFrames")
 	if f2 <= f1 {
@@ -184,7 +197,7 @@ func TestPageSamplesLikeNative(t *testing.T) {
 		t.Fatalf("page error: %v", e)
 	}
 	time.Sleep(300 * time.Millisecond) // let a frame show the final step
-	end := screenshot(t, ctx, os.Getenv("DDPM_SCREENSHOT_END"))
+	end := screenshot(t, ctx, endPNG)
 	// The grid starts right of the 250-px panel, 40 px down.
 	area := image.Rect(280, 50, 700, 450)
 	rm, re := roughness(mid, area, 3), roughness(end, area, 3)
@@ -193,7 +206,7 @@ func TestPageSamplesLikeNative(t *testing.T) {
 		t.Errorf("the final canvas is as rough as noise: roughness %.1f (mid-sampling %.1f)", re, rm)
 	}
 	got := eval[[]float64](t, ctx, "window.ddpmResult")
-	want := native(t, seed, steps, grid*grid, 2)
+	want := native(t, weights, seed, steps, grid*grid, 2)
 	if len(got) != len(want) {
 		t.Fatalf("page returned %d values, want %d", len(got), len(want))
 	}

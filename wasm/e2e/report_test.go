@@ -19,7 +19,8 @@ import (
 // time per denoising step for 1, 4 and 16 digits, and frames per second while
 // sampling (go test ./wasm/e2e -run X -bench Page -benchtime 1x).
 func BenchmarkPage(t *testing.B) {
-	files := []string{"index.html", "app.js", "style.css", "wasm_exec.js", "worker.js", "main.wasm", "worker.wasm", "weights/mnist.safetensors"}
+	files := []string{"index.html", "app.js", "style.css", "wasm_exec.js", "worker.js", "main.wasm", "worker.wasm",
+		"weights/mnist-small.safetensors", "weights/mnist.safetensors"}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\n| file | raw | gzip -9 | brotli -11 |\n|---|---|---|---|\n")
 	var tr, tg, tb int
@@ -32,17 +33,31 @@ func BenchmarkPage(t *testing.B) {
 		tr, tg, tb = tr+len(b), tg+g, tb+br
 		fmt.Fprintf(&sb, "| %s | %s | %s | %s |\n", f, kb(len(b)), kb(g), kb(br))
 	}
-	fmt.Fprintf(&sb, "| **total** | %s | %s | %s |\n", kb(tr), kb(tg), kb(tb))
+	fmt.Fprintf(&sb, "| **total** (a visitor downloads one of the two weights files) | %s | %s | %s |\n", kb(tr), kb(tg), kb(tb))
 
 	ctx := browser(t)
 	srv := server(t)
-	fmt.Fprintf(&sb, "\n| digits | workers | steps | ms per step | sampling time | fps while sampling | first frame after load |\n|---|---|---|---|---|---|---|\n")
-	for _, grid := range []int{1, 2, 4} {
-		for _, workers := range []int{1, 2} {
-			if grid == 1 && workers == 2 {
-				continue
+	fmt.Fprintf(&sb, "\n| model | digits | workers | guidance | steps | ms per step | sampling time | fps while sampling | first frame after load |\n|---|---|---|---|---|---|---|---|---|\n")
+	type run struct {
+		model         string
+		grid, workers int
+		guidance      float64
+	}
+	var runs []run
+	for _, model := range []string{"full", "small"} {
+		for _, grid := range []int{1, 2, 4} {
+			for _, workers := range []int{1, 2} {
+				if grid > 1 || workers == 1 {
+					runs = append(runs, run{model, grid, workers, 2})
+				}
 			}
-			url := fmt.Sprintf("%s/embed.html?seed=3&sampler=ddim&steps=50&grid=%d&guidance=2&workers=%d", srv.URL, grid, workers)
+		}
+	}
+	runs = append(runs, run{"full", 4, 2, 1}, run{"small", 4, 2, 1}) // guidance 1: one network pass per step instead of two
+	for _, r := range runs {
+		grid, workers := r.grid, r.workers
+		{
+			url := fmt.Sprintf("%s/embed.html?model=%s&seed=3&sampler=ddim&steps=50&grid=%d&guidance=%g&workers=%d", srv.URL, r.model, grid, r.guidance, workers)
 			if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +75,7 @@ func BenchmarkPage(t *testing.B) {
 			}
 			tm := eval[map[string]float64](t, ctx, "window.ddpmTimes")
 			total := tm["done"] - tm["start"]
-			fmt.Fprintf(&sb, "| %d | %d | 50 | %.0f | %.2f s | %.0f | %.0f ms |\n", grid*grid, workers, total/50, total/1000, fps, tm["firstFrame"])
+			fmt.Fprintf(&sb, "| %s | %d | %d | %g | 50 | %.0f | %.2f s | %.0f | %.0f ms |\n", r.model, grid*grid, workers, r.guidance, total/50, total/1000, fps, tm["firstFrame"])
 		}
 	}
 	fmt.Println(sb.String()) // b.Log would cut the tables short
