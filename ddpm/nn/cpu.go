@@ -297,14 +297,20 @@ func (CPU) MSE(grad, pred, target *Tensor) float64 {
 	return sum / float64(len(pred.Data))
 }
 
-// Adam implements Backend.
-func (CPU) Adam(p, g, m, v *Tensor, lr, beta1, beta2, eps float64, step int) {
+// AdamScales returns the bias-corrected step size lr/c1 and √c2, with
+// c1 = 1 − β1^step and c2 = 1 − β2^step, for Adam's update written as
+// p −= stepSize·m/(√v/√c2 + eps) (that is lr·m̂/(√v̂ + eps)). Device backends
+// use it so their update matches the CPU's.
+func AdamScales(lr, beta1, beta2 float64, step int) (stepSize, sqrtC2 float32) {
 	c1 := 1 - math.Pow(beta1, float64(step))
 	c2 := 1 - math.Pow(beta2, float64(step))
+	return float32(lr / c1), float32(math.Sqrt(c2))
+}
+
+// Adam implements Backend.
+func (CPU) Adam(p, g, m, v *Tensor, lr, beta1, beta2, eps float64, step int) {
 	b1, b2 := float32(beta1), float32(beta2)
-	// p −= lr·m̂/(√v̂ + eps) with m̂ = m/c1, v̂ = v/c2.
-	stepSize := float32(lr / c1)
-	sqrtC2 := float32(math.Sqrt(c2))
+	stepSize, sqrtC2 := AdamScales(lr, beta1, beta2, step)
 	e := float32(eps)
 	elementwise(len(p.Data), func(lo, hi int) {
 		ps, gs, ms, vs := p.Data[lo:hi], g.Data[lo:hi], m.Data[lo:hi], v.Data[lo:hi]

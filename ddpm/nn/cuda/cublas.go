@@ -25,9 +25,7 @@ const (
 )
 
 func loadCUBLAS(dirs []string, driverMajor int) (*cublas, error) {
-	names := preferMajor(cublasNames, driverMajor)
-	preloadBeside("libcublasLt.so.*", names, dirs)
-	lib, err := openLibrary("cuBLAS (libcublas.so)", names, dirs)
+	lib, err := openLibrary("cuBLAS (libcublas.so)", "libcublasLt.so.*", preferMajor(cublasNames, driverMajor), dirs)
 	if err != nil {
 		return nil, err
 	}

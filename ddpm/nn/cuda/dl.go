@@ -16,11 +16,21 @@ type library struct {
 	path   string
 }
 
-// openLibrary opens the first loadable candidate of names in dirs. Its error
-// says what was looked for, where, and why the files found did not load.
-func openLibrary(what string, names, dirs []string) (*library, error) {
+// openLibrary opens the first loadable candidate of names in dirs. Before a
+// candidate found by path it opens the libraries matching deps (a glob, may be
+// empty) in the same folder, so that a library in a pip wheel, say, finds its
+// own dependencies there (libcublasLt beside libcublas, libnvrtc-builtins
+// beside libnvrtc). Its error says what was looked for, where, and why the
+// files found did not load.
+func openLibrary(what, deps string, names, dirs []string) (*library, error) {
 	var reasons []string
 	for _, p := range candidates(names, dirs) {
+		if deps != "" && strings.Contains(p, "/") {
+			found, _ := filepath.Glob(filepath.Join(filepath.Dir(p), deps))
+			for _, d := range found {
+				purego.Dlopen(d, purego.RTLD_NOW|purego.RTLD_GLOBAL) // a failure shows when p loads
+			}
+		}
 		h, err := purego.Dlopen(p, purego.RTLD_NOW|purego.RTLD_GLOBAL)
 		if err == nil {
 			return &library{handle: h, path: p}, nil
@@ -35,23 +45,6 @@ func openLibrary(what string, names, dirs []string) (*library, error) {
 		msg = fmt.Sprintf("%s found but not loadable: %s", what, strings.Join(reasons, "; "))
 	}
 	return nil, fmt.Errorf("%s", msg)
-}
-
-// preloadBeside opens the libraries matching pattern in the folders of the
-// candidates of names, so that a library found by path (in a pip wheel, say)
-// finds its own dependencies there (libcublasLt beside libcublas,
-// libnvrtc-builtins beside libnvrtc). Failures are left to the main load.
-func preloadBeside(pattern string, names, dirs []string) {
-	for _, p := range candidates(names, dirs) {
-		if !strings.Contains(p, "/") {
-			continue
-		}
-		deps, _ := filepath.Glob(filepath.Join(filepath.Dir(p), pattern))
-		for _, d := range deps {
-			purego.Dlopen(d, purego.RTLD_NOW|purego.RTLD_GLOBAL)
-		}
-		return
-	}
 }
 
 // symbol binds a Go function variable to the C function name.

@@ -40,7 +40,7 @@ const (
 )
 
 func loadDriver(dirs []string) (*driver, error) {
-	lib, err := openLibrary("the NVIDIA driver library (libcuda.so.1)", driverNames, dirs)
+	lib, err := openLibrary("the NVIDIA driver library (libcuda.so.1)", "", driverNames, dirs)
 	if err != nil {
 		return nil, err
 	}

@@ -41,7 +41,8 @@ type GPU struct {
 
 	args   *launchArgs
 	pin    *runtime.Pinner
-	bufs   [4]*devMem // scratch: im2col columns, transposed outputs, their gradients, ids and partial sums
+	bufs   [numScratch]*devMem // scratch buffers, grown as needed
+	ids    []int32             // host copy of the last labels uploaded
 	closed bool
 
 	// Device memory is freed when its tensors are garbage collected, but the
@@ -255,6 +256,15 @@ func (g *GPU) run(f func()) {
 		fail(fmt.Errorf("backend used after Close"))
 	}
 }
+
+// The scratch buffers.
+const (
+	colBuf   = iota // im2col columns [C·K·K, N·L]
+	cnlBuf          // a convolution's output or output gradient as [Cout, N·L]
+	dcolBuf         // the gradient of the im2col columns
+	smallBuf        // embedding ids, MSE partial sums
+	numScratch
+)
 
 // scratch returns scratch buffer i with room for n floats, growing it as needed.
 func (g *GPU) scratch(i, n int) uintptr {

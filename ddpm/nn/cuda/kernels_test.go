@@ -29,12 +29,19 @@ func gpuOrSkip(tb testing.TB) *GPU {
 		}
 	})
 	if gpuErr != nil {
-		if os.Getenv("DDPM_REQUIRE_GPU") == "1" {
-			tb.Fatal(gpuErr)
-		}
-		tb.Skip(gpuErr)
+		skipUnlessRequired(tb, gpuErr)
 	}
 	return gpu
+}
+
+// skipUnlessRequired skips the test for want of a GPU or a CUDA library, or
+// fails it when DDPM_REQUIRE_GPU=1 says the machine must have them.
+func skipUnlessRequired(tb testing.TB, err error) {
+	tb.Helper()
+	if os.Getenv("DDPM_REQUIRE_GPU") == "1" {
+		tb.Fatal(err)
+	}
+	tb.Skip(err)
 }
 
 // kernelCase runs one or more backend calls on inputs (filled with random

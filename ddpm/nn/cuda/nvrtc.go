@@ -27,9 +27,7 @@ type nvrtc struct {
 }
 
 func loadNVRTC(dirs []string, driverMajor int) (*nvrtc, error) {
-	names := preferMajor(nvrtcNames, driverMajor)
-	preloadBeside("libnvrtc-builtins.so.*", names, dirs)
-	lib, err := openLibrary("NVRTC (libnvrtc.so)", names, dirs)
+	lib, err := openLibrary("NVRTC (libnvrtc.so)", "libnvrtc-builtins.so.*", preferMajor(nvrtcNames, driverMajor), dirs)
 	if err != nil {
 		return nil, err
 	}

@@ -14,10 +14,7 @@ func nvrtcOrSkip(t *testing.T) *nvrtc {
 	t.Helper()
 	rtc, err := loadNVRTC(searchDirs(os.Getenv), 99)
 	if err != nil {
-		if os.Getenv("DDPM_REQUIRE_GPU") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		skipUnlessRequired(t, err)
 	}
 	return rtc
 }

@@ -4,7 +4,6 @@ package cuda
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 	"time"
 	"unsafe"
@@ -104,7 +103,7 @@ func (g *GPU) Conv2D(y, x, w, b *nn.Tensor, stride, pad int) {
 	s := convOf(x, w, y)
 	ckk, nl := s.c*s.k*s.k, s.n*s.ho*s.wo
 	g.run(func() {
-		col, t := g.scratch(0, ckk*nl), g.scratch(1, s.cout*nl)
+		col, t := g.scratch(colBuf, ckk*nl), g.scratch(cnlBuf, s.cout*nl)
 		g.launch("im2col", ckk*nl, ptr(x), col, s.n, s.c, s.h, s.w, s.k, stride, pad, s.ho, s.wo)
 		g.gemm(false, false, s.cout, nl, ckk, 1, 1, ptr(w), ckk, 0, col, nl, 0, 0, t, nl, 0)
 		g.launch("cl_to_ncl", s.cout*nl, t, ptr(b), ptr(y), s.n, s.cout, s.ho*s.wo)
@@ -116,18 +115,18 @@ func (g *GPU) Conv2DBackward(dx, dw, db, dy, x, w *nn.Tensor, stride, pad int) {
 	s := convOf(x, w, dy)
 	ckk, nl := s.c*s.k*s.k, s.n*s.ho*s.wo
 	g.run(func() {
-		t := g.scratch(1, s.cout*nl) // dy as [Cout, N·L]
+		t := g.scratch(cnlBuf, s.cout*nl) // dy as [Cout, N·L]
 		g.launch("ncl_to_cl", s.cout*nl, ptr(dy), t, s.n, s.cout, s.ho*s.wo)
 		if db != nil {
 			g.launchBlocks("row_sum_add", s.cout, t, ptr(db), s.cout, nl)
 		}
 		if dw != nil {
-			col := g.scratch(0, ckk*nl)
+			col := g.scratch(colBuf, ckk*nl)
 			g.launch("im2col", ckk*nl, ptr(x), col, s.n, s.c, s.h, s.w, s.k, stride, pad, s.ho, s.wo)
 			g.gemm(false, true, s.cout, ckk, nl, 1, 1, t, nl, 0, col, nl, 0, 1, ptr(dw), ckk, 0)
 		}
 		if dx != nil {
-			dcol := g.scratch(2, ckk*nl)
+			dcol := g.scratch(dcolBuf, ckk*nl)
 			g.gemm(true, false, ckk, nl, s.cout, 1, 1, ptr(w), ckk, 0, t, nl, 0, 0, dcol, nl, 0)
 			g.launch("col2im", dx.Len(), dcol, ptr(dx), s.n, s.c, s.h, s.w, s.k, stride, pad, s.ho, s.wo)
 		}
@@ -260,14 +259,14 @@ func (g *GPU) Upsample2xBackward(dx, dy *nn.Tensor) {
 	g.run(func() { g.launch("upsample2x_backward", dx.Len(), ptr(dx), ptr(dy), planes, h, w) })
 }
 
-// uploadIDs copies ids to the scratch buffer for indices (on the GPU's thread).
+// uploadIDs copies ids to the small scratch buffer (on the GPU's thread).
 func (g *GPU) uploadIDs(ids []int) uintptr {
-	ids32 := make([]int32, len(ids))
-	for i, id := range ids {
-		ids32[i] = int32(id)
+	g.ids = g.ids[:0]
+	for _, id := range ids {
+		g.ids = append(g.ids, int32(id))
 	}
-	p := g.scratch(3, len(ids))
-	fail(g.cu.check("cuMemcpyHtoD", g.cu.MemcpyHtoD(p, unsafe.Pointer(&ids32[0]), uint64(4*len(ids)))))
+	p := g.scratch(smallBuf, len(ids))
+	fail(g.cu.check("cuMemcpyHtoD", g.cu.MemcpyHtoD(p, unsafe.Pointer(&g.ids[0]), uint64(4*len(ids)))))
 	return p
 }
 
@@ -296,7 +295,7 @@ func (g *GPU) MSE(grad, pred, target *nn.Tensor) float64 {
 	blocks := max(1, min((n+blockSize-1)/blockSize, 256))
 	part := make([]float64, blocks)
 	g.run(func() {
-		p := g.scratch(3, 2*blocks)
+		p := g.scratch(smallBuf, 2*blocks) // float64s
 		g.launchBlocks("mse", blocks, ptr(grad), ptr(pred), ptr(target), n, 2/float32(n), p, blocks)
 		fail(g.cu.check("cuMemcpyDtoH", g.cu.MemcpyDtoH(unsafe.Pointer(&part[0]), p, uint64(8*blocks))))
 	})
@@ -307,13 +306,12 @@ func (g *GPU) MSE(grad, pred, target *nn.Tensor) float64 {
 	return sum / float64(n)
 }
 
-// Adam implements nn.Backend with the CPU's formula: p −= lr/c1·m/(√v/√c2 + eps).
+// Adam implements nn.Backend with the CPU's formula (nn.AdamScales).
 func (g *GPU) Adam(p, grad, m, v *nn.Tensor, lr, beta1, beta2, eps float64, step int) {
-	c1 := 1 - math.Pow(beta1, float64(step))
-	c2 := 1 - math.Pow(beta2, float64(step))
+	stepSize, sqrtC2 := nn.AdamScales(lr, beta1, beta2, step)
 	g.run(func() {
 		g.launch("adam", p.Len(), ptr(p), ptr(grad), ptr(m), ptr(v), p.Len(),
-			float32(beta1), float32(beta2), float32(lr/c1), float32(math.Sqrt(c2)), float32(eps))
+			float32(beta1), float32(beta2), stepSize, sqrtC2, float32(eps))
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -67,16 +68,10 @@ func searchDirs(getenv func(string) string) []string {
 // driver's CUDA major version come first (newest first), then the rest; code
 // compiled by a newer NVRTC than the driver may not load.
 func preferMajor(names []string, driverMajor int) []string {
-	major := func(name string) int {
-		_, v, ok := strings.Cut(name, ".so.")
-		if !ok {
-			return 0
-		}
+	major := func(name string) int { // libnvrtc.so.11.2 → 11; libnvrtc.so → 0
+		_, v, _ := strings.Cut(name, ".so.")
 		v, _, _ = strings.Cut(v, ".")
-		n := 0
-		for _, c := range v {
-			n = 10*n + int(c-'0')
-		}
+		n, _ := strconv.Atoi(v)
 		return n
 	}
 	out := slices.Clone(names)
