@@ -83,12 +83,24 @@ func (CPU) GEMM(m, n, k, batch int, alpha float32, a, b Mat, beta float32, c Mat
 }
 
 // elementwise runs f over [0, n) in parallel chunks.
+// accel, when set, runs some of the CPU kernels faster (simd_js.go:
+// WebAssembly SIMD); each method reports whether it did the work.
+var accel interface {
+	// conv convolves the whole batch, without the bias.
+	conv(g *conv, w, x, y []float32) bool
+	silu(y, sig, x []float32) bool
+	groupNorm(y, mean, rstd, x, gamma, beta []float32, n, c, groups int, eps float32) bool
+}
+
 func elementwise(n int, f func(lo, hi int)) {
 	parallel(n, 1<<14, func(_, lo, hi int) { f(lo, hi) })
 }
 
 // SiLU implements Backend.
 func (CPU) SiLU(y, sig, x *Tensor) {
+	if accel != nil && sig != nil && accel.silu(y.Data, sig.Data, x.Data) {
+		return
+	}
 	elementwise(len(x.Data), func(lo, hi int) {
 		xs, ys := x.Data[lo:hi], y.Data[lo:hi]
 		if sig == nil {

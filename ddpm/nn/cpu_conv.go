@@ -6,6 +6,14 @@ import "sync"
 // over the workers.
 func (CPU) Conv2D(y, x, w, b *Tensor, stride, pad int) {
 	g := convGeom(x, w, y, stride, pad)
+	if accel != nil && accel.conv(g, w.Data, x.Data, y.Data) {
+		if b != nil {
+			for i := 0; i < g.n; i++ {
+				g.addBias(y.Data[i*g.outSize:(i+1)*g.outSize], b.Data)
+			}
+		}
+		return
+	}
 	var d *directConv
 	if stride == 1 && !g.direct {
 		d = newDirectConv(g, w.Data)
@@ -25,16 +33,20 @@ func (CPU) Conv2D(y, x, w, b *Tensor, stride, pad int) {
 				g.gemm(w.Data, x.Data[i*g.inSize:(i+1)*g.inSize], out)
 			}
 			if b != nil {
-				for c := 0; c < g.cout; c++ {
-					bc := b.Data[c]
-					row := out[c*g.l : (c+1)*g.l]
-					for j := range row {
-						row[j] += bc
-					}
-				}
+				g.addBias(out, b.Data)
 			}
 		}
 	})
+}
+
+// addBias adds b[c] to channel c of one output image.
+func (g *conv) addBias(out, b []float32) {
+	for c, bc := range b[:g.cout] {
+		row := out[c*g.l : (c+1)*g.l]
+		for j := range row {
+			row[j] += bc
+		}
+	}
 }
 
 // Conv2DBackward implements Backend. Each worker sums its images' weight

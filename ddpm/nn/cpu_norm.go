@@ -5,6 +5,9 @@ import "math"
 // GroupNorm implements Backend. Statistics are accumulated in float64.
 func (CPU) GroupNorm(y, mean, rstd, x, gamma, beta *Tensor, groups int, eps float32) {
 	n, c := x.Shape[0], x.Shape[1]
+	if accel != nil && accel.groupNorm(y.Data, mean.Data, rstd.Data, x.Data, gamma.Data, beta.Data, n, c, groups, eps) {
+		return
+	}
 	per := c / groups
 	size := len(x.Data) / (n * c) // pixels per channel
 	gsize := per * size
