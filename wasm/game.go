@@ -37,6 +37,7 @@ type Game struct {
 	grid0  *ebiten.Image // x̂_0
 	pix    []byte
 	sched  *ddpm.Schedule
+	plot   *ebiten.Image // the schedule's curves, drawn once per size: each is hundreds of antialiased segments
 	frames int
 	drawn  image.Point // screen size of the last full draw
 }
@@ -97,9 +98,12 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	}
 	if dirty {
 		g.grid = g.render(g.grid, f.x, f)
-		g.grid0 = g.render(g.grid0, f.x0, f)
+		if f.showX0 {
+			g.grid0 = g.render(g.grid0, f.x0, f)
+		}
 		if g.sched == nil || g.sched.T() != f.T || g.sched.Kind != f.schedule {
 			g.sched, _ = ddpm.NewSchedule(f.schedule, f.T)
+			g.plot = nil
 		}
 	}
 	sw, sh := screen.Bounds().Dx(), screen.Bounds().Dy()
@@ -141,18 +145,48 @@ func (g *Game) drawSchedule(screen *ebiten.Image, x, y, w, h float32, f frame) {
 	if g.sched == nil {
 		return
 	}
-	vector.StrokeRect(screen, x, y, w, h, 1, color.RGBA{0x3a, 0x3f, 0x4b, 0xff}, false)
 	T := g.sched.T()
-	px, py := func(t int) float32 { return x + w*float32(t)/float32(T-1) }, func(v float64) float32 { return y + h - h*float32(v) }
-	for t := 1; t < T; t += max(1, T/200) {
-		a0, a1 := g.sched.AlphaBar[t-1], g.sched.AlphaBar[t]
-		vector.StrokeLine(screen, px(t-1), py(math.Sqrt(a0)), px(t), py(math.Sqrt(a1)), 1.5, color.RGBA{0xff, 0xd2, 0x6c, 0xff}, true)
-		vector.StrokeLine(screen, px(t-1), py(math.Sqrt(1-a0)), px(t), py(math.Sqrt(1-a1)), 1.5, color.RGBA{0x9a, 0x9a, 0xa8, 0xff}, true)
+	px := func(t int) float32 { return w * float32(t) / float32(T-1) }
+	pw, ph := int(w)+2, int(h)+18
+	if g.plot == nil || g.plot.Bounds().Dx() != pw || g.plot.Bounds().Dy() != ph {
+		g.plot = ebiten.NewImage(pw, ph)
+		py := func(v float64) float32 { return h - h*float32(v) }
+		vector.StrokeRect(g.plot, 0.5, 0.5, w, h, 1, color.RGBA{0x3a, 0x3f, 0x4b, 0xff}, false)
+		var signal, noise vector.Path
+		signal.MoveTo(px(0), py(math.Sqrt(g.sched.AlphaBar[0])))
+		noise.MoveTo(px(0), py(math.Sqrt(1-g.sched.AlphaBar[0])))
+		for t := 1; t < T; t += max(1, T/200) {
+			signal.LineTo(px(t), py(math.Sqrt(g.sched.AlphaBar[t])))
+			noise.LineTo(px(t), py(math.Sqrt(1-g.sched.AlphaBar[t])))
+		}
+		stroke(g.plot, &signal, 1.5, color.RGBA{0xff, 0xd2, 0x6c, 0xff})
+		stroke(g.plot, &noise, 1.5, color.RGBA{0x9a, 0x9a, 0xa8, 0xff})
+		ebitenutil.DebugPrintAt(g.plot, "signal sqrt(abar_t) (yellow), noise sqrt(1-abar_t) (grey)", 4, int(h)+2)
 	}
+	op := &ebiten.DrawImageOptions{}
+	op.GeoM.Translate(float64(x), float64(y))
+	screen.DrawImage(g.plot, op)
 	if f.t >= 0 && f.t < T && !f.done {
-		vector.StrokeLine(screen, px(f.t), y, px(f.t), y+h, 1.5, color.RGBA{0x6c, 0xb6, 0xff, 0xff}, true)
+		vector.StrokeLine(screen, x+px(f.t), y, x+px(f.t), y+h, 1.5, color.RGBA{0x6c, 0xb6, 0xff, 0xff}, false)
 	}
-	ebitenutil.DebugPrintAt(screen, "signal sqrt(abar_t) (yellow), noise sqrt(1-abar_t) (grey)", int(x)+4, int(y+h)+2)
+}
+
+// whitePixel is the source image for drawing triangles in one colour.
+var whitePixel = func() *ebiten.Image {
+	img := ebiten.NewImage(3, 3)
+	img.Fill(color.White)
+	return img.SubImage(image.Rect(1, 1, 2, 2)).(*ebiten.Image)
+}()
+
+// stroke draws path as one antialiased line of the given width and colour.
+func stroke(dst *ebiten.Image, path *vector.Path, width float32, c color.RGBA) {
+	vs, is := path.AppendVerticesAndIndicesForStroke(nil, nil, &vector.StrokeOptions{Width: width, LineJoin: vector.LineJoinRound})
+	r, g, b, a := float32(c.R)/255, float32(c.G)/255, float32(c.B)/255, float32(c.A)/255
+	for i := range vs {
+		vs[i].SrcX, vs[i].SrcY = 1, 1
+		vs[i].ColorR, vs[i].ColorG, vs[i].ColorB, vs[i].ColorA = r, g, b, a
+	}
+	dst.DrawTriangles(vs, is, whitePixel, &ebiten.DrawTrianglesOptions{AntiAlias: true})
 }
 
 // render writes images in [−1, 1] into a grid image (white ink on black).

@@ -14,6 +14,7 @@ window.ddpmResult = null;
 window.ddpmSteps = 0;
 window.ddpmFrames = 0;
 window.ddpmTimes = {};
+window.ddpmSIMD = null; // whether the workers run the WebAssembly SIMD kernels
 
 function fail(msg) {
   window.ddpmError = msg;
@@ -47,6 +48,7 @@ const settings = {
   autoplay: params.get('autoplay') !== '0',
   showX0: params.get('x0') === '1',
   workers: Math.round(num('workers', 0, 0, 16)), // 0: one per core, at most 4
+  simd: params.get('simd') !== '0',             // 0: plain Go kernels, for comparisons
 };
 
 const state = { workers: [], epoch: 0, pending: new Map(), config: null, T: 1000, schedule: 'linear', nullLabel: 10, n: 0, paused: false };
@@ -140,12 +142,14 @@ async function startWorkers(bytes) {
       };
     }));
     w.onerror = (e) => fail('A compute worker crashed: ' + (e.message || 'unknown error'));
-    w.postMessage({ type: 'load', bytes }); // structured clone: every worker gets its own copy
+    w.postMessage({ type: 'load', bytes, simd: settings.simd }); // structured clone: every worker gets its own copy
     state.workers.push(w);
   }
   const results = await Promise.all(loaded);
   if (results.some((r) => !r)) return false;
   state.config = JSON.parse(results[0].config);
+  window.ddpmSIMD = results[0].simd;
+  if (settings.simd && !results[0].simd) console.warn('ddpm: running without WebAssembly SIMD (slower): ' + results[0].simdWhy);
   state.size = state.config.image_size;
   state.T = results[0].T;
   state.nullLabel = state.config.num_classes;

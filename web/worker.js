@@ -24,8 +24,8 @@ self.onmessage = async (e) => {
   const m = e.data;
   switch (m.type) {
     case 'load': {
-      const r = self.ddpmLoad(m.bytes);
-      self.postMessage(r.error ? { type: 'error', error: r.error } : { type: 'loaded', config: r.config, T: r.T, step: r.step });
+      const r = self.ddpmLoad(m.bytes, m.simd !== false);
+      self.postMessage(r.error ? { type: 'error', error: r.error } : { type: 'loaded', config: r.config, T: r.T, step: r.step, simd: r.simd, simdWhy: r.simdWhy });
       break;
     }
     case 'start': {

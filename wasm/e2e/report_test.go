@@ -17,7 +17,8 @@ import (
 // BenchmarkPage measures the page in headless Chromium and prints the
 // numbers the README quotes: download sizes, time to the first drawn frame,
 // time per denoising step for 1, 4 and 16 digits, and frames per second while
-// sampling (go test ./wasm/e2e -run X -bench Page -benchtime 1x).
+// sampling (go test ./wasm/e2e -run X -bench Page -benchtime 1x; one row:
+// -bench 'Page/small/digits=16/workers=2/guidance=2/simd=true').
 func BenchmarkPage(t *testing.B) {
 	files := []string{"index.html", "app.js", "style.css", "wasm_exec.js", "worker.js", "main.wasm", "worker.wasm",
 		"weights/mnist-small.safetensors", "weights/mnist.safetensors"}
@@ -37,27 +38,31 @@ func BenchmarkPage(t *testing.B) {
 
 	ctx := browser(t)
 	srv := server(t)
-	fmt.Fprintf(&sb, "\n| model | digits | workers | guidance | steps | ms per step | sampling time | fps while sampling | first frame after load |\n|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&sb, "\n| model | digits | workers | guidance | SIMD | steps | ms per step | sampling time | fps while sampling | first frame after load |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	type run struct {
 		model         string
 		grid, workers int
 		guidance      float64
+		simd          bool
 	}
 	var runs []run
 	for _, model := range []string{"full", "small"} {
 		for _, grid := range []int{1, 2, 4} {
 			for _, workers := range []int{1, 2} {
 				if grid > 1 || workers == 1 {
-					runs = append(runs, run{model, grid, workers, 2})
+					runs = append(runs, run{model, grid, workers, 2, true})
 				}
 			}
 		}
 	}
-	runs = append(runs, run{"full", 4, 2, 1}, run{"small", 4, 2, 1}) // guidance 1: one network pass per step instead of two
+	runs = append(runs,
+		run{"full", 4, 2, 1, true}, run{"small", 4, 2, 1, true}, // guidance 1: one network pass per step instead of two
+		run{"full", 4, 2, 2, false}, run{"small", 4, 2, 2, false}) // plain Go kernels, for comparison
 	for _, r := range runs {
 		grid, workers := r.grid, r.workers
-		{
-			url := fmt.Sprintf("%s/embed.html?model=%s&seed=3&sampler=ddim&steps=50&grid=%d&guidance=%g&workers=%d", srv.URL, r.model, grid, r.guidance, workers)
+		name := fmt.Sprintf("%s/digits=%d/workers=%d/guidance=%g/simd=%v", r.model, grid*grid, workers, r.guidance, r.simd)
+		t.Run(name, func(t *testing.B) {
+			url := fmt.Sprintf("%s/embed.html?model=%s&seed=3&sampler=ddim&steps=50&grid=%d&guidance=%g&workers=%d&simd=%s", srv.URL, r.model, grid, r.guidance, workers, map[bool]string{true: "1", false: "0"}[r.simd])
 			if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
 				t.Fatal(err)
 			}
@@ -73,10 +78,13 @@ func BenchmarkPage(t *testing.B) {
 			if e := eval[any](t, ctx, "window.ddpmError"); e != nil {
 				t.Fatalf("page error: %v", e)
 			}
+			if got := eval[bool](t, ctx, "window.ddpmSIMD === true"); got != r.simd {
+				t.Fatalf("the workers ran with SIMD %v, want %v", got, r.simd)
+			}
 			tm := eval[map[string]float64](t, ctx, "window.ddpmTimes")
 			total := tm["done"] - tm["start"]
-			fmt.Fprintf(&sb, "| %s | %d | %d | %g | 50 | %.0f | %.2f s | %.0f | %.0f ms |\n", r.model, grid*grid, workers, r.guidance, total/50, total/1000, fps, tm["firstFrame"])
-		}
+			fmt.Fprintf(&sb, "| %s | %d | %d | %g | %s | 50 | %.0f | %.2f s | %.0f | %.0f ms |\n", r.model, grid*grid, workers, r.guidance, map[bool]string{true: "on", false: "off"}[r.simd], total/50, total/1000, fps, tm["firstFrame"])
+		})
 	}
 	fmt.Println(sb.String()) // b.Log would cut the tables short
 }

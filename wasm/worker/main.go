@@ -8,7 +8,7 @@
 //
 // It sets three functions on the worker's global object:
 //
-//	ddpmLoad(bytes Uint8Array) -> {error} | {config}
+//	ddpmLoad(bytes Uint8Array, simd bool) -> {error} | {config, T, step, simd, simdWhy}
 //	ddpmStart(params object)   -> {error} | {}
 //	ddpmStep()                 -> {error} | {index, total, t, done, x: Float32Array, x0: Float32Array}
 package main
@@ -45,8 +45,15 @@ func result(v map[string]any, err error) any {
 }
 
 func (w *worker) load(args []js.Value) (map[string]any, error) {
-	if len(args) != 1 || args[0].Type() != js.TypeObject {
+	if len(args) < 1 || args[0].Type() != js.TypeObject {
 		return nil, fmt.Errorf("ddpmLoad wants the weights file as a Uint8Array")
+	}
+	// The SIMD kernels are on unless the page asks for plain Go (?simd=0).
+	want := len(args) < 2 || args[1].Truthy()
+	simd := nn.SetWasmSIMD(want)
+	why := ""
+	if _, err := nn.WasmSIMD(); want && err != nil {
+		why = err.Error()
 	}
 	b := make([]byte, args[0].Get("length").Int())
 	js.CopyBytesToGo(b, args[0])
@@ -63,7 +70,7 @@ func (w *worker) load(args []js.Value) (map[string]any, error) {
 		return nil, err
 	}
 	w.model, w.sched = m, s
-	return map[string]any{"config": m.Config.String(), "step": f.Metadata[unet.MetaStep], "T": s.T()}, nil
+	return map[string]any{"config": m.Config.String(), "step": f.Metadata[unet.MetaStep], "T": s.T(), "simd": simd, "simdWhy": why}, nil
 }
 
 // start begins images lo..hi of a batch of n. Params: n, lo, hi, labels
