@@ -108,7 +108,7 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	}
 	sw, sh := screen.Bounds().Dx(), screen.Bounds().Dy()
 	x0, y0 := f.left+16, f.top+40
-	availW, availH := float64(sw)-x0-16, float64(sh)-y0-110
+	availW, availH := float64(sw)-x0-4, float64(sh)-y0-110
 	panels := 1.0
 	if f.showX0 {
 		panels = 2

@@ -66,8 +66,9 @@ function labels(n) {
 function layout() {
   const panel = $('panel');
   if (!panel || panel.hidden) return { left: 0, top: 0 };
-  const r = panel.getBoundingClientRect();
-  return window.innerWidth > 700 ? { left: r.right, top: 0 } : { left: 0, top: r.bottom };
+  // Wide windows: the body, and so ebiten's canvas, sits beside the panel (style.css).
+  if (window.innerWidth > 700) return { left: 0, top: 0 };
+  return { left: 0, top: panel.getBoundingClientRect().bottom };
 }
 
 function start() {
@@ -177,6 +178,13 @@ async function startDrawing() {
   go.run(instance).catch((err) => fail('The drawing program stopped: ' + err));
 }
 
+// sizeCanvas makes room for x̂₀ beside xₜ or not: ebiten sizes its canvas to
+// the body (style.css) when the window reports a resize.
+function sizeCanvas() {
+  document.body.classList.toggle('x0', settings.showX0);
+  window.dispatchEvent(new Event('resize'));
+}
+
 // show hands the last complete step to the drawing program.
 function show() {
   if (!state.last) return;
@@ -218,7 +226,7 @@ function bindControls() {
     }
     read();
     if (e.target.name === 'delay') state.workers.forEach((w) => w.postMessage({ type: 'delay', delay: settings.delay }));
-    else if (e.target.name === 'x0') show();
+    else if (e.target.name === 'x0') { sizeCanvas(); show(); }
     else start();
   });
   form.addEventListener('submit', (e) => { e.preventDefault(); read(); start(); });
@@ -243,6 +251,7 @@ async function main() {
     return;
   }
   bindControls();
+  document.body.classList.toggle('x0', settings.showX0);
   try {
     await startDrawing();
   } catch (err) {

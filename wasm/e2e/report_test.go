@@ -62,7 +62,7 @@ func BenchmarkPage(t *testing.B) {
 		grid, workers := r.grid, r.workers
 		name := fmt.Sprintf("%s/digits=%d/workers=%d/guidance=%g/simd=%v", r.model, grid*grid, workers, r.guidance, r.simd)
 		t.Run(name, func(t *testing.B) {
-			url := fmt.Sprintf("%s/embed.html?model=%s&seed=3&sampler=ddim&steps=50&grid=%d&guidance=%g&workers=%d&simd=%s", srv.URL, r.model, grid, r.guidance, workers, map[bool]string{true: "1", false: "0"}[r.simd])
+			url := fmt.Sprintf("%s/index.html?model=%s&seed=3&sampler=ddim&steps=50&grid=%d&guidance=%g&workers=%d&simd=%s", srv.URL, r.model, grid, r.guidance, workers, map[bool]string{true: "1", false: "0"}[r.simd])
 			if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
 				t.Fatal(err)
 			}
