@@ -25,18 +25,31 @@ func BenchmarkForward(b *testing.B) {
 }
 
 func benchForward(b *testing.B, c, n int) {
-	b.Run(fmt.Sprintf("C=%d/batch=%d", c, n), func(b *testing.B) {
-		m, _ := New(benchConfig(c), nn.CPU{}, 1)
-		x := make([]float32, n*m.Config.Pixels())
-		ddpm.NewRNG(1).Normal(x)
-		eps := make([]float32, len(x))
-		labels := make([]int, n)
-		for b.Loop() {
-			if err := m.PredictNoise(eps, x, n, 500, labels); err != nil {
-				b.Fatal(err)
+	// In WebAssembly, with and without the SIMD kernels (nn.SetWasmSIMD).
+	type mode struct {
+		suffix string
+		simd   bool
+	}
+	modes := []mode{{"", false}}
+	if nn.SetWasmSIMD(true) {
+		modes = []mode{{"/simd=off", false}, {"/simd=on", true}}
+	}
+	for _, md := range modes {
+		b.Run(fmt.Sprintf("C=%d/batch=%d%s", c, n, md.suffix), func(b *testing.B) {
+			nn.SetWasmSIMD(md.simd)
+			defer nn.SetWasmSIMD(true)
+			m, _ := New(benchConfig(c), nn.CPU{}, 1)
+			x := make([]float32, n*m.Config.Pixels())
+			ddpm.NewRNG(1).Normal(x)
+			eps := make([]float32, len(x))
+			labels := make([]int, n)
+			for b.Loop() {
+				if err := m.PredictNoise(eps, x, n, 500, labels); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
-	})
+		})
+	}
 }
 
 // BenchmarkTrainStep is forward + backward + Adam + EMA at batch 64.
