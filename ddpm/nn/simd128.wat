@@ -30,7 +30,7 @@
     (param $nimg i32) (param $bstride i32) (param $cstride i32)
     (local $g i32) (local $ir i32) (local $jr i32)
     (local $ap i32) (local $op i32) (local $oend i32) (local $bp i32) (local $cp i32)
-    (local $bimg i32) (local $cimg i32) (local $ldc i32) (local $panel i32)
+    (local $bimg i32) (local $bbase i32) (local $cimg i32) (local $ldc i32) (local $panel i32)
     (local $b0 v128) (local $b1 v128) (local $av v128)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
@@ -60,10 +60,9 @@
           ;; A panel of rows ir..ir+3; B columns jr..jr+7 of this image.
           (local.set $ap (i32.add (local.get $a) (i32.mul (i32.shr_u (local.get $ir) (i32.const 2)) (local.get $panel))))
           (local.set $op (local.get $offs))
+          (local.set $bbase (i32.add (local.get $bimg) (i32.shl (local.get $jr) (i32.const 2))))
           (loop $steps
-            (local.set $bp (i32.add
-              (i32.add (local.get $bimg) (i32.shl (local.get $jr) (i32.const 2)))
-              (i32.load (local.get $op))))
+            (local.set $bp (i32.add (local.get $bbase) (i32.load (local.get $op))))
             (local.set $b0 (v128.load align=4 (local.get $bp)))
             (local.set $b1 (v128.load offset=16 align=4 (local.get $bp)))
             (local.set $av (v128.load32_splat (local.get $ap)))
