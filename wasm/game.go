@@ -87,8 +87,8 @@ func (g *Game) Draw(screen *ebiten.Image) {
 		js.Global().Get("ddpmTimes").Set("firstFrame", js.Global().Get("performance").Call("now"))
 	}
 	size := screen.Bounds().Size()
-	if !dirty && size == g.drawn && f.n > 0 {
-		return // nothing new: the screen keeps the last frame
+	if !dirty && size == g.drawn {
+		return // nothing new: the screen keeps the last frame, and ebiten skips presenting it
 	}
 	g.drawn = size
 	screen.Fill(color.RGBA{0x16, 0x18, 0x1d, 0xff})
