@@ -1,9 +1,10 @@
 ;; WebAssembly SIMD kernels for the browser build (GOOS=js GOARCH=wasm).
 ;;
-;; Go's WebAssembly port has no SIMD and no assembler for it, so the hot loop
-;; of the convolutions lives here, in hand-written WebAssembly with 128-bit
-;; vectors. simd_js.go instantiates this module with its own memory, copies
-;; the operands in, calls it and copies the result out.
+;; Go's WebAssembly port has no SIMD and no assembler for it, so the hot loops
+;; of the network in the browser (convolutions, SiLU, GroupNorm) live here, in
+;; hand-written WebAssembly with 128-bit vectors. simd_js.go instantiates this
+;; module with its own memory, copies the operands in, calls it and copies the
+;; result out.
 ;;
 ;; Build: go generate ./ddpm/nn (runs wat2wasm from the wabt npm package);
 ;; TestSIMDModuleUpToDate checks that simd128.wasm matches this file.

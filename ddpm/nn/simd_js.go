@@ -11,15 +11,16 @@ import (
 
 //go:generate npx --yes --package=wabt@1.0.39 wat2wasm simd128.wat -o simd128.wasm
 
-// simd128Wasm is simd128.wat assembled: the convolution loop in WebAssembly
-// SIMD, which Go's compiler cannot emit.
+// simd128Wasm is simd128.wat assembled: the hot loops of convolution, SiLU
+// and GroupNorm in WebAssembly SIMD, which Go's compiler cannot emit.
 //
 //go:embed simd128.wasm
 var simd128Wasm []byte
 
-// simdModule is an instance of simd128.wasm. It has its own memory, so each
-// convolution copies its operands in and its result out: a few hundred KB
-// against millions of multiply-adds.
+// simdModule is an instance of simd128.wasm. It has its own memory (Go's
+// cannot be shared with it from inside Go), so each call copies its operands
+// in and its result out: for a convolution a few hundred KB against millions
+// of multiply-adds.
 type simdModule struct {
 	mem    js.Value // WebAssembly.Memory
 	view   js.Value // Uint8Array over mem.buffer, renewed when it grows
