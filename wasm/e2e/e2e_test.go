@@ -205,6 +205,9 @@ func pageSamplesLikeNative(t *testing.T, model, weights, midPNG, endPNG string) 
 	if !(re < 0.6*rm) {
 		t.Errorf("the final canvas is as rough as noise: roughness %.1f (mid-sampling %.1f)", re, rm)
 	}
+	if !eval[bool](t, ctx, "window.ddpmSIMD === true") {
+		t.Error("the workers did not run the WebAssembly SIMD kernels")
+	}
 	got := eval[[]float64](t, ctx, "window.ddpmResult")
 	want := native(t, weights, seed, steps, grid*grid, 2)
 	if len(got) != len(want) {
