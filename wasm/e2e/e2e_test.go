@@ -157,13 +157,13 @@ func native(t *testing.T, weights string, seed uint64, steps, n int, guidance fl
 }
 
 // TestPageSamplesLikeNative samples on the page with each shipped network
-// (the full default and ?model=small) and checks the result against the
+// (the small default and ?model=full) and checks the result against the
 // library's: frames advance, the canvas goes from noise to strokes, and the
 // numbers are the native ones.
 func TestPageSamplesLikeNative(t *testing.T) {
 	for _, c := range []struct{ model, weights, mid, end string }{
-		{"full", "mnist.safetensors", "DDPM_SCREENSHOT_MID", "DDPM_SCREENSHOT_END"},
-		{"small", "mnist-small.safetensors", "", ""},
+		{"small", "mnist-small.safetensors", "DDPM_SCREENSHOT_MID", "DDPM_SCREENSHOT_END"},
+		{"full", "mnist.safetensors", "", ""},
 	} {
 		t.Run(c.model, func(t *testing.T) { pageSamplesLikeNative(t, c.model, c.weights, os.Getenv(c.mid), os.Getenv(c.end)) })
 	}

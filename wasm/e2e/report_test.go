@@ -46,7 +46,7 @@ func BenchmarkPage(t *testing.B) {
 		simd          bool
 	}
 	var runs []run
-	for _, model := range []string{"full", "small"} {
+	for _, model := range []string{"small", "full"} {
 		for _, grid := range []int{1, 2, 4} {
 			for _, workers := range []int{1, 2} {
 				if grid > 1 || workers == 1 {
@@ -56,8 +56,8 @@ func BenchmarkPage(t *testing.B) {
 		}
 	}
 	runs = append(runs,
-		run{"full", 4, 2, 1, true}, run{"small", 4, 2, 1, true}, // guidance 1: one network pass per step instead of two
-		run{"full", 4, 2, 2, false}, run{"small", 4, 2, 2, false}) // plain Go kernels, for comparison
+		run{"small", 4, 2, 1, true}, run{"full", 4, 2, 1, true}, // guidance 1: one network pass per step instead of two
+		run{"small", 4, 2, 2, false}, run{"full", 4, 2, 2, false}) // plain Go kernels, for comparison
 	for _, r := range runs {
 		grid, workers := r.grid, r.workers
 		name := fmt.Sprintf("%s/digits=%d/workers=%d/guidance=%g/simd=%v", r.model, grid*grid, workers, r.guidance, r.simd)
