@@ -116,7 +116,7 @@ function onStep(w, m) {
   if (m.index === 1) window.ddpmTimes.firstStep = performance.now();
   state.last = { n: state.n, cols: settings.grid, size: state.size, index: m.index, total: m.total, t: m.t,
     done: m.done, x: s.x, x0: s.x0, schedule: state.schedule, T: state.T };
-  show();
+  showStep();
   if (m.done) {
     window.ddpmTimes.done = performance.now();
     window.ddpmResult = Array.from(s.x);
@@ -184,6 +184,24 @@ async function startDrawing() {
 function sizeCanvas() {
   document.body.classList.toggle('x0', settings.showX0);
   window.dispatchEvent(new Event('resize'));
+}
+
+// showStep shows the newest step, at most one every minStepMs: when steps
+// come faster than that (few digits, the small network) the ones in between
+// are skipped, which leaves the CPU to the workers and the frame rate up. The
+// last step is always shown.
+const minStepMs = 50;
+let lastShown = 0, showTimer = 0;
+function showStep() {
+  const wait = lastShown + minStepMs - performance.now();
+  if (state.last.done || wait <= 0) {
+    clearTimeout(showTimer);
+    showTimer = 0;
+    lastShown = performance.now();
+    show();
+  } else if (!showTimer) {
+    showTimer = setTimeout(() => { showTimer = 0; lastShown = performance.now(); show(); }, wait);
+  }
 }
 
 // show hands the last complete step to the drawing program.
