@@ -37,7 +37,7 @@ type Game struct {
 	grid0  *ebiten.Image // x̂_0
 	pix    []byte
 	sched  *ddpm.Schedule
-	plot   *ebiten.Image // the schedule's curves, drawn once per size: each is hundreds of antialiased segments
+	plot   *ebiten.Image // the schedule's curves and caption, drawn once per size
 	frames int
 	drawn  image.Point // screen size of the last full draw
 }

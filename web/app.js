@@ -193,15 +193,10 @@ function sizeCanvas() {
 const minStepMs = 50;
 let lastShown = 0, showTimer = 0;
 function showStep() {
+  const flush = () => { clearTimeout(showTimer); showTimer = 0; lastShown = performance.now(); show(); };
   const wait = lastShown + minStepMs - performance.now();
-  if (state.last.done || wait <= 0) {
-    clearTimeout(showTimer);
-    showTimer = 0;
-    lastShown = performance.now();
-    show();
-  } else if (!showTimer) {
-    showTimer = setTimeout(() => { showTimer = 0; lastShown = performance.now(); show(); }, wait);
-  }
+  if (state.last.done || wait <= 0) flush();
+  else if (!showTimer) showTimer = setTimeout(flush, wait);
 }
 
 // show hands the last complete step to the drawing program.
@@ -270,7 +265,7 @@ async function main() {
     return;
   }
   bindControls();
-  document.body.classList.toggle('x0', settings.showX0);
+  sizeCanvas();
   try {
     await startDrawing();
   } catch (err) {

@@ -82,7 +82,6 @@ func (CPU) GEMM(m, n, k, batch int, alpha float32, a, b Mat, beta float32, c Mat
 	})
 }
 
-// elementwise runs f over [0, n) in parallel chunks.
 // accel, when set, runs some of the CPU kernels faster (simd_js.go:
 // WebAssembly SIMD); each method reports whether it did the work.
 var accel interface {
@@ -92,6 +91,7 @@ var accel interface {
 	groupNorm(y, mean, rstd, x, gamma, beta []float32, n, c, groups int, eps float32) bool
 }
 
+// elementwise runs f over [0, n) in parallel chunks.
 func elementwise(n int, f func(lo, hi int)) {
 	parallel(n, 1<<14, func(_, lo, hi int) { f(lo, hi) })
 }

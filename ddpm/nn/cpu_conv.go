@@ -227,16 +227,11 @@ type directConv struct {
 
 func newDirectConv(g *conv, w []float32) *directConv {
 	mr, nr := kernMR, kernNR
-	d := &directConv{g: g, hp: g.h + 2*g.pad, wp: g.w + 2*g.pad}
+	d := &directConv{g: g, hp: g.h + 2*g.pad, wp: g.w + 2*g.pad, offs: g.paddedOffsets()}
 	d.n = (g.ho*d.wp + nr - 1) / nr * nr
 	d.mpad = (g.cout + mr - 1) / mr * mr
 	d.wpack = make([]float32, d.mpad*g.kdim)
 	packA(d.wpack, false, w, g.kdim, 0, g.cout, 0, g.kdim, mr)
-	d.offs = make([]int32, g.kdim)
-	for r := range d.offs {
-		ci, ky, kx := r/(g.k*g.k), (r/g.k)%g.k, r%g.k
-		d.offs[r] = int32(ci*d.hp*d.wp + ky*d.wp + kx)
-	}
 	d.xpLen = int(d.offs[len(d.offs)-1]) + d.n // the furthest read
 	d.ypLen = d.mpad * d.n
 	return d
@@ -245,16 +240,47 @@ func newDirectConv(g *conv, w []float32) *directConv {
 // run convolves one image into out using the scratch buffers xp and yp.
 func (d *directConv) run(img, out, xp, yp []float32) {
 	g, mr, nr := d.g, kernMR, kernNR
-	d.pad(img, xp)
+	g.padImage(img, xp)
 	clear(yp)
 	for jr := 0; jr < d.n; jr += nr {
 		for ir := 0; ir < d.mpad; ir += mr {
 			kernelInd(g.kdim, d.wpack[ir*g.kdim:(ir+mr)*g.kdim], xp[jr:], d.offs, yp[ir*d.n+jr:], d.n)
 		}
 	}
+	g.unpad(out, yp, d.n)
+}
+
+// paddedOffsets returns where each row (ci,ky,kx) of the column matrix starts
+// in the zero-padded image: ci·hp·wp + ky·wp + kx.
+func (g *conv) paddedOffsets() []int32 {
+	hp, wp := g.h+2*g.pad, g.w+2*g.pad
+	offs := make([]int32, g.kdim)
+	for r := range offs {
+		ci, ky, kx := r/(g.k*g.k), (r/g.k)%g.k, r%g.k
+		offs[r] = int32(ci*hp*wp + ky*wp + kx)
+	}
+	return offs
+}
+
+// padImage copies img into xp with a zero border (hp×wp per channel) and
+// clears the rest of xp.
+func (g *conv) padImage(img, xp []float32) {
+	hp, wp := g.h+2*g.pad, g.w+2*g.pad
+	clear(xp)
+	for c := 0; c < g.cin; c++ {
+		for y := 0; y < g.h; y++ {
+			copy(xp[c*hp*wp+(y+g.pad)*wp+g.pad:], img[(c*g.h+y)*g.w:(c*g.h+y+1)*g.w])
+		}
+	}
+}
+
+// unpad copies a stride-1 output computed wp wide (channel c's rows from
+// yp[c·ld]) into out, dropping the wp−wo extra columns of each row.
+func (g *conv) unpad(out, yp []float32, ld int) {
+	wp := g.w + 2*g.pad
 	for c := 0; c < g.cout; c++ {
 		for oy := 0; oy < g.ho; oy++ {
-			copy(out[(c*g.ho+oy)*g.wo:(c*g.ho+oy+1)*g.wo], yp[c*d.n+oy*d.wp:])
+			copy(out[(c*g.ho+oy)*g.wo:(c*g.ho+oy+1)*g.wo], yp[c*ld+oy*wp:])
 		}
 	}
 }
@@ -391,17 +417,6 @@ func (g *conv) col2im(col, img []float32) {
 	}
 }
 
-// pad copies img into xp with a zero border.
-func (d *directConv) pad(img, xp []float32) {
-	g := d.g
-	clear(xp)
-	for c := 0; c < g.cin; c++ {
-		for y := 0; y < g.h; y++ {
-			copy(xp[c*d.hp*d.wp+(y+g.pad)*d.wp+g.pad:], img[(c*g.h+y)*g.w:(c*g.h+y+1)*g.w])
-		}
-	}
-}
-
 // Sizes of weightGrad's buffers: the transposed output gradient (pixels ×
 // channels rounded up to nr) and the transposed weight gradient.
 func (d *directConv) coutPad() int { return (d.g.cout + kernNR - 1) / kernNR * kernNR }
@@ -413,7 +428,7 @@ func (d *directConv) dwTLen() int  { return (d.g.kdim + kernMR - 1) / kernMR * k
 // transposed (a small copy) so both operands stream contiguously.
 func (d *directConv) weightGrad(img, dy, xp, dyt, dwT []float32) {
 	g, mr, nr := d.g, kernMR, kernNR
-	d.pad(img, xp)
+	g.padImage(img, xp)
 	cp, npix := d.coutPad(), g.ho*d.wp
 	clear(dyt)
 	for c := 0; c < g.cout; c++ {

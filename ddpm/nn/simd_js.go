@@ -28,7 +28,6 @@ type simdModule struct {
 	gemmFn js.Value
 	siluFn js.Value
 	gnFn   js.Value
-	stage  []float32 // Go-side staging for what goes in and out
 }
 
 var (
@@ -101,26 +100,21 @@ func (m *simdModule) layout(lens ...int) []int {
 	return offs
 }
 
-func (m *simdModule) staging(n int) []float32 {
-	if cap(m.stage) < n {
-		m.stage = make([]float32, n)
-	}
-	return m.stage[:n]
-}
-
-func (m *simdModule) put(off int, f []float32) {
-	js.CopyBytesToJS(m.view.Call("subarray", off, off+4*len(f)), floatBytes(f))
+func (m *simdModule) put(off int, b []byte) {
+	js.CopyBytesToJS(m.view.Call("subarray", off, off+len(b)), b)
 }
 
 func (m *simdModule) get(f []float32, off int) {
-	js.CopyBytesToGo(floatBytes(f), m.view.Call("subarray", off, off+4*len(f)))
+	b := asBytes(f)
+	js.CopyBytesToGo(b, m.view.Call("subarray", off, off+len(b)))
 }
 
-func floatBytes(f []float32) []byte {
-	if len(f) == 0 {
+// asBytes is s's memory as bytes (WebAssembly is little-endian like the module).
+func asBytes[T float32 | int32](s []T) []byte {
+	if len(s) == 0 {
 		return nil
 	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), 4*len(f))
+	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 4*len(s))
 }
 
 // conv computes y = conv(x, w) for the whole batch as one indirect GEMM per
@@ -130,69 +124,60 @@ func floatBytes(f []float32) []byte {
 func (m *simdModule) conv(g *conv, w, x, y []float32) bool {
 	const mr, nr = 4, 8 // the tile of simd128.wat's gemmInd
 	var (
-		hp, wp = g.h + 2*g.pad, g.w + 2*g.pad
-		n      int // columns of C per image, a multiple of nr
-		offs   = make([]int32, g.kdim)
-		imgLen int // floats of one image's B
+		n      int     // columns of C per image, a multiple of nr
+		offs   []int32 // where row p of B starts, in floats
+		imgLen int     // floats of one image's B
 	)
 	if g.stride == 1 {
+		hp, wp := g.h+2*g.pad, g.w+2*g.pad
 		n = (g.ho*wp + nr - 1) / nr * nr
-		for r := range offs {
-			ci, ky, kx := r/(g.k*g.k), (r/g.k)%g.k, r%g.k
-			offs[r] = int32(4 * (ci*hp*wp + ky*wp + kx))
-		}
-		imgLen = max(g.cin*hp*wp, int(offs[len(offs)-1])/4+n)
+		offs = g.paddedOffsets()
+		imgLen = max(g.cin*hp*wp, int(offs[len(offs)-1])+n)
 	} else {
 		if g.l%nr != 0 {
 			return false
 		}
 		n = g.l
+		offs = make([]int32, g.kdim)
 		for r := range offs {
-			offs[r] = int32(4 * r * n)
+			offs[r] = int32(r * n)
 		}
 		imgLen = g.kdim * n
+	}
+	for r := range offs {
+		offs[r] *= 4 // gemmInd takes byte offsets
 	}
 	mpad := (g.cout + mr - 1) / mr * mr
 	aLen, cLen := mpad*g.kdim, mpad*n
 	at := m.layout(aLen, len(offs), g.n*imgLen, g.n*cLen)
 	aOff, oOff, bOff, cOff := at[0], at[1], at[2], at[3]
 
-	st := m.staging(max(aLen, g.n*imgLen, g.n*cLen))
+	st := getBuf(max(aLen, g.n*imgLen, g.n*cLen)) // Go-side staging of what goes in and out
+	defer putBuf(st)
 	packA(st, false, w, g.kdim, 0, g.cout, 0, g.kdim, mr)
-	m.put(aOff, st[:aLen])
-	js.CopyBytesToJS(m.view.Call("subarray", oOff, oOff+4*len(offs)), unsafe.Slice((*byte)(unsafe.Pointer(&offs[0])), 4*len(offs)))
+	m.put(aOff, asBytes(st[:aLen]))
+	m.put(oOff, asBytes(offs))
 
 	b := st[:g.n*imgLen]
 	for i := 0; i < g.n; i++ {
 		img, dst := x[i*g.inSize:(i+1)*g.inSize], b[i*imgLen:(i+1)*imgLen]
 		if g.stride == 1 {
-			clear(dst)
-			for c := 0; c < g.cin; c++ {
-				for r := 0; r < g.h; r++ {
-					copy(dst[c*hp*wp+(r+g.pad)*wp+g.pad:], img[(c*g.h+r)*g.w:(c*g.h+r+1)*g.w])
-				}
-			}
+			g.padImage(img, dst)
 		} else {
 			g.cols(img, dst)
 		}
 	}
-	m.put(bOff, b)
+	m.put(bOff, asBytes(b))
 	m.gemmFn.Invoke(g.kdim, aOff, mpad, oOff, bOff, n, cOff, g.n, 4*imgLen, 4*cLen)
 
 	c := st[:g.n*cLen]
 	m.get(c, cOff)
 	for i := 0; i < g.n; i++ {
 		out, src := y[i*g.outSize:(i+1)*g.outSize], c[i*cLen:]
-		if g.stride != 1 {
-			for ch := 0; ch < g.cout; ch++ {
-				copy(out[ch*g.l:(ch+1)*g.l], src[ch*n:])
-			}
-			continue
-		}
-		for ch := 0; ch < g.cout; ch++ {
-			for oy := 0; oy < g.ho; oy++ {
-				copy(out[(ch*g.ho+oy)*g.wo:(ch*g.ho+oy+1)*g.wo], src[ch*n+oy*wp:])
-			}
+		if g.stride == 1 {
+			g.unpad(out, src, n)
+		} else {
+			copy(out, src[:g.outSize]) // n = l: rows are already contiguous
 		}
 	}
 	return true
@@ -206,7 +191,7 @@ func (m *simdModule) silu(y, sig, x []float32) bool {
 		return false
 	}
 	at := m.layout(n, n, n)
-	m.put(at[0], x[:n])
+	m.put(at[0], asBytes(x[:n]))
 	m.siluFn.Invoke(at[0], at[1], at[2], n)
 	m.get(y[:n], at[1])
 	m.get(sig[:n], at[2])
@@ -224,9 +209,9 @@ func (m *simdModule) groupNorm(y, mean, rstd, x, gamma, beta []float32, n, c, gr
 		return false
 	}
 	at := m.layout(len(x), len(x), c, c, n*groups, n*groups)
-	m.put(at[0], x)
-	m.put(at[2], gamma[:c])
-	m.put(at[3], beta[:c])
+	m.put(at[0], asBytes(x))
+	m.put(at[2], asBytes(gamma[:c]))
+	m.put(at[3], asBytes(beta[:c]))
 	m.gnFn.Invoke(at[0], at[1], n*groups, groups, c/groups, size, at[2], at[3], at[4], at[5], float64(eps))
 	m.get(y[:len(x)], at[1])
 	m.get(mean[:n*groups], at[4])
