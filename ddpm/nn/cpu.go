@@ -72,6 +72,9 @@ func (CPU) LinearBackward(dx, dw, db, dy, x, w *Tensor) {
 
 // GEMM implements Backend.
 func (CPU) GEMM(m, n, k, batch int, alpha float32, a, b Mat, beta float32, c Mat) {
+	if accel != nil && accel.gemm(m, n, k, batch, alpha, a, b, beta, c) {
+		return
+	}
 	parallel(batch, 1, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			sgemm(a.Trans, b.Trans, m, n, k, alpha,
@@ -87,7 +90,10 @@ func (CPU) GEMM(m, n, k, batch int, alpha float32, a, b Mat, beta float32, c Mat
 var accel interface {
 	// conv convolves the whole batch, without the bias.
 	conv(g *conv, w, x, y []float32) bool
+	// gemm is GEMM with beta = 0.
+	gemm(m, n, k, batch int, alpha float32, a, b Mat, beta float32, c Mat) bool
 	silu(y, sig, x []float32) bool
+	softmaxRows(y, x []float32, d int) bool
 	groupNorm(y, mean, rstd, x, gamma, beta []float32, n, c, groups int, eps float32) bool
 }
 
@@ -238,6 +244,9 @@ func (CPU) Upsample2xBackward(dx, dy *Tensor) {
 // SoftmaxRows implements Backend.
 func (CPU) SoftmaxRows(y, x *Tensor) {
 	d := x.Shape[len(x.Shape)-1]
+	if accel != nil && accel.softmaxRows(y.Data, x.Data, d) {
+		return
+	}
 	rows := len(x.Data) / d
 	parallel(rows, 16, func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {

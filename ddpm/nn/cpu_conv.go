@@ -250,37 +250,67 @@ func (d *directConv) run(img, out, xp, yp []float32) {
 	g.unpad(out, yp, d.n)
 }
 
+// The indirect convolutions (directConv, and the WebAssembly SIMD kernel)
+// read row (ci,ky,kx) of the column matrix in place from a copy of the image:
+// zero-padded, and for stride s split into s² phase planes, phase (a,b)
+// holding the padded pixels (s·i+a, s·j+b). Tap (ky,kx) of output (oy,ox) is
+// then pixel (oy+ky/s, ox+kx/s) of phase (ky mod s, kx mod s): every row is
+// the phase plane read from one offset, with outputs laid out one phase row
+// (wph) wide and the wph−wo extra columns computed and dropped. For stride 1
+// the one phase is the padded image.
+
+// phaseDims is the size of one phase plane.
+func (g *conv) phaseDims() (hph, wph int) {
+	s := g.stride
+	return (g.h + 2*g.pad + s - 1) / s, (g.w + 2*g.pad + s - 1) / s
+}
+
 // paddedOffsets returns where each row (ci,ky,kx) of the column matrix starts
-// in the zero-padded image: ci·hp·wp + ky·wp + kx.
+// in the phase planes: for stride 1, ci·hp·wp + ky·wp + kx.
 func (g *conv) paddedOffsets() []int32 {
-	hp, wp := g.h+2*g.pad, g.w+2*g.pad
+	s := g.stride
+	hph, wph := g.phaseDims()
 	offs := make([]int32, g.kdim)
 	for r := range offs {
 		ci, ky, kx := r/(g.k*g.k), (r/g.k)%g.k, r%g.k
-		offs[r] = int32(ci*hp*wp + ky*wp + kx)
+		phase := (ci*s+ky%s)*s + kx%s
+		offs[r] = int32(phase*hph*wph + ky/s*wph + kx/s)
 	}
 	return offs
 }
 
-// padImage copies img into xp with a zero border (hp×wp per channel) and
+// padImage copies img into xp zero-padded and split into phase planes, and
 // clears the rest of xp.
 func (g *conv) padImage(img, xp []float32) {
-	hp, wp := g.h+2*g.pad, g.w+2*g.pad
+	s := g.stride
+	hph, wph := g.phaseDims()
 	clear(xp)
 	for c := 0; c < g.cin; c++ {
 		for y := 0; y < g.h; y++ {
-			copy(xp[c*hp*wp+(y+g.pad)*wp+g.pad:], img[(c*g.h+y)*g.w:(c*g.h+y+1)*g.w])
+			row := img[(c*g.h+y)*g.w : (c*g.h+y+1)*g.w]
+			py := y + g.pad
+			if s == 1 {
+				copy(xp[c*hph*wph+py*wph+g.pad:], row)
+				continue
+			}
+			for b := 0; b < s; b++ { // columns x with (x+pad) mod s = b, in phase (py mod s, b)
+				x0 := ((b-g.pad)%s + s) % s
+				dst := xp[((c*s+py%s)*s+b)*hph*wph+py/s*wph+(x0+g.pad)/s:]
+				for j, x := 0, x0; x < g.w; j, x = j+1, x+s {
+					dst[j] = row[x]
+				}
+			}
 		}
 	}
 }
 
-// unpad copies a stride-1 output computed wp wide (channel c's rows from
-// yp[c·ld]) into out, dropping the wp−wo extra columns of each row.
+// unpad copies an output computed wph wide (channel c's rows from yp[c·ld])
+// into out, dropping the wph−wo extra columns of each row.
 func (g *conv) unpad(out, yp []float32, ld int) {
-	wp := g.w + 2*g.pad
+	_, wph := g.phaseDims()
 	for c := 0; c < g.cout; c++ {
 		for oy := 0; oy < g.ho; oy++ {
-			copy(out[(c*g.ho+oy)*g.wo:(c*g.ho+oy+1)*g.wo], yp[c*ld+oy*wp:])
+			copy(out[(c*g.ho+oy)*g.wo:(c*g.ho+oy+1)*g.wo], yp[c*ld+oy*wph:])
 		}
 	}
 }

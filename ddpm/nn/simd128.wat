@@ -1,10 +1,10 @@
 ;; WebAssembly SIMD kernels for the browser build (GOOS=js GOARCH=wasm).
 ;;
 ;; Go's WebAssembly port has no SIMD and no assembler for it, so the hot loops
-;; of the network in the browser (convolutions, SiLU, GroupNorm) live here, in
-;; hand-written WebAssembly with 128-bit vectors. simd_js.go instantiates this
-;; module with its own memory, copies the operands in, calls it and copies the
-;; result out.
+;; of the network in the browser (convolutions, the attention's products and
+;; softmax, SiLU, GroupNorm) live here, in hand-written WebAssembly with
+;; 128-bit vectors. simd_js.go instantiates this module with its own memory,
+;; copies the operands in, calls it and copies the result out.
 ;;
 ;; Build: go generate ./ddpm/nn (runs wat2wasm from the wabt npm package);
 ;; TestSIMDModuleUpToDate checks that simd128.wasm matches this file.
@@ -103,38 +103,51 @@
       (br_if $images (i32.lt_s (local.get $g) (local.get $nimg))))
   )
 
-  ;; expf is nn.expf (expf.go) on four lanes, the same operations in the same
-  ;; order, so each lane is the bits Go computes.
-  (func $expf (param $x v128) (result v128)
-    (local $t v128) (local $k v128) (local $n v128) (local $r v128) (local $p v128) (local $k1 v128)
-    ;; t = x·log₂e + 1.5·2²³; k = bits(t) − bits(1.5·2²³); n = t − 1.5·2²³
-    (local.set $t (f32x4.add (f32x4.mul (local.get $x) (f32x4.splat (f32.const 0x1.715476p+00)))
-                             (f32x4.splat (f32.const 0x1.8p+23))))
-    (local.set $k (i32x4.sub (local.get $t) (i32x4.splat (i32.const 0x4b400000))))
-    (local.set $n (f32x4.sub (local.get $t) (f32x4.splat (f32.const 0x1.8p+23))))
-    ;; r = x − n·ln2hi − n·ln2lo
-    (local.set $r (f32x4.sub
-      (f32x4.sub (local.get $x) (f32x4.mul (local.get $n) (f32x4.splat (f32.const 0x1.62e4p-01))))
-      (f32x4.mul (local.get $n) (f32x4.splat (f32.const 0x1.7f7d1cp-20)))))
-    ;; p = 1 + r(1 + r(1/2 + r(1/6 + r(1/24 + r(1/120 + r(1/720 + r/5040))))))
-    (local.set $p (f32x4.add (f32x4.splat (f32.const 0x1.6c16c2p-10))
-                             (f32x4.mul (local.get $r) (f32x4.splat (f32.const 0x1.a01a02p-13)))))
-    (local.set $p (f32x4.add (f32x4.splat (f32.const 0x1.111112p-07)) (f32x4.mul (local.get $r) (local.get $p))))
-    (local.set $p (f32x4.add (f32x4.splat (f32.const 0x1.555556p-05)) (f32x4.mul (local.get $r) (local.get $p))))
-    (local.set $p (f32x4.add (f32x4.splat (f32.const 0x1.555556p-03)) (f32x4.mul (local.get $r) (local.get $p))))
-    (local.set $p (f32x4.add (f32x4.splat (f32.const 0x1p-01)) (f32x4.mul (local.get $r) (local.get $p))))
-    (local.set $p (f32x4.add (f32x4.splat (f32.const 1)) (f32x4.mul (local.get $r) (local.get $p))))
-    (local.set $p (f32x4.add (f32x4.splat (f32.const 1)) (f32x4.mul (local.get $r) (local.get $p))))
-    ;; 2^k as 2^k1 · 2^(k−k1), k1 = k/2 rounded towards zero like Go's division.
-    (local.set $k1 (i32x4.shr_s (i32x4.add (local.get $k) (i32x4.shr_u (local.get $k) (i32.const 31))) (i32.const 1)))
-    (local.set $p (f32x4.mul
-      (f32x4.mul (local.get $p)
-        (i32x4.shl (i32x4.add (local.get $k1) (i32x4.splat (i32.const 127))) (i32.const 23)))
-      (i32x4.shl (i32x4.add (i32x4.sub (local.get $k) (local.get $k1)) (i32x4.splat (i32.const 127))) (i32.const 23))))
-    ;; x > 88.7 → +Inf, x < −87.3 → 0 (NaN stays NaN on its own).
-    (local.set $p (v128.bitselect (f32x4.splat (f32.const inf)) (local.get $p)
-      (f32x4.gt (local.get $x) (f32x4.splat (f32.const 0x1.62ccccp+06)))))
-    (v128.and (local.get $p) (v128.not (f32x4.lt (local.get $x) (f32x4.splat (f32.const -0x1.5d3334p+06)))))
+  ;; expArray writes dst[i] = expf(sign·src[i]) for count floats (a multiple
+  ;; of 4; dst may be src, sign is 1 or −1): nn.expf (expf.go) on four lanes,
+  ;; the same operations in the same order, so each lane is the bits Go
+  ;; computes. A loop rather than a function of one vector, so that no engine
+  ;; pays a call per vector.
+  (func $expArray (param $src i32) (param $dst i32) (param $count i32) (param $sign f32)
+    (local $end i32) (local $sv v128)
+    (local $x v128) (local $t v128) (local $k v128) (local $n v128) (local $r v128) (local $p v128) (local $k1 v128)
+    (if (i32.le_s (local.get $count) (i32.const 0)) (then (return)))
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $count) (i32.const 2))))
+    (local.set $sv (f32x4.splat (local.get $sign)))
+    (loop $each
+      (local.set $x (f32x4.mul (v128.load align=4 (local.get $src)) (local.get $sv)))
+      ;; t = x·log₂e + 1.5·2²³; k = bits(t) − bits(1.5·2²³); n = t − 1.5·2²³
+      (local.set $t (f32x4.add (f32x4.mul (local.get $x) (f32x4.splat (f32.const 0x1.715476p+00)))
+                               (f32x4.splat (f32.const 0x1.8p+23))))
+      (local.set $k (i32x4.sub (local.get $t) (i32x4.splat (i32.const 0x4b400000))))
+      (local.set $n (f32x4.sub (local.get $t) (f32x4.splat (f32.const 0x1.8p+23))))
+      ;; r = x − n·ln2hi − n·ln2lo
+      (local.set $r (f32x4.sub
+        (f32x4.sub (local.get $x) (f32x4.mul (local.get $n) (f32x4.splat (f32.const 0x1.62e4p-01))))
+        (f32x4.mul (local.get $n) (f32x4.splat (f32.const 0x1.7f7d1cp-20)))))
+      ;; p = 1 + r(1 + r(1/2 + r(1/6 + r(1/24 + r(1/120 + r(1/720 + r/5040))))))
+      (local.set $p (f32x4.add (f32x4.splat (f32.const 0x1.6c16c2p-10))
+                               (f32x4.mul (local.get $r) (f32x4.splat (f32.const 0x1.a01a02p-13)))))
+      (local.set $p (f32x4.add (f32x4.splat (f32.const 0x1.111112p-07)) (f32x4.mul (local.get $r) (local.get $p))))
+      (local.set $p (f32x4.add (f32x4.splat (f32.const 0x1.555556p-05)) (f32x4.mul (local.get $r) (local.get $p))))
+      (local.set $p (f32x4.add (f32x4.splat (f32.const 0x1.555556p-03)) (f32x4.mul (local.get $r) (local.get $p))))
+      (local.set $p (f32x4.add (f32x4.splat (f32.const 0x1p-01)) (f32x4.mul (local.get $r) (local.get $p))))
+      (local.set $p (f32x4.add (f32x4.splat (f32.const 1)) (f32x4.mul (local.get $r) (local.get $p))))
+      (local.set $p (f32x4.add (f32x4.splat (f32.const 1)) (f32x4.mul (local.get $r) (local.get $p))))
+      ;; 2^k as 2^k1 · 2^(k−k1), k1 = k/2 rounded towards zero like Go's division.
+      (local.set $k1 (i32x4.shr_s (i32x4.add (local.get $k) (i32x4.shr_u (local.get $k) (i32.const 31))) (i32.const 1)))
+      (local.set $p (f32x4.mul
+        (f32x4.mul (local.get $p)
+          (i32x4.shl (i32x4.add (local.get $k1) (i32x4.splat (i32.const 127))) (i32.const 23)))
+        (i32x4.shl (i32x4.add (i32x4.sub (local.get $k) (local.get $k1)) (i32x4.splat (i32.const 127))) (i32.const 23))))
+      ;; x > 88.7 → +Inf, x < −87.3 → 0 (NaN stays NaN on its own).
+      (local.set $p (v128.bitselect (f32x4.splat (f32.const inf)) (local.get $p)
+        (f32x4.gt (local.get $x) (f32x4.splat (f32.const 0x1.62ccccp+06)))))
+      (v128.store align=4 (local.get $dst)
+        (v128.and (local.get $p) (v128.not (f32x4.lt (local.get $x) (f32x4.splat (f32.const -0x1.5d3334p+06))))))
+      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+      (br_if $each (i32.lt_u (local.get $src) (local.get $end))))
   )
 
   ;; silu writes sig = σ(x) = 1/(1 + expf(−x)) and y = x·σ(x) for n floats,
@@ -142,17 +155,71 @@
   (func (export "silu") (param $x i32) (param $y i32) (param $sig i32) (param $n i32)
     (local $end i32) (local $v v128) (local $s v128)
     (if (i32.le_s (local.get $n) (i32.const 0)) (then (return)))
+    (call $expArray (local.get $x) (local.get $sig) (local.get $n) (f32.const -1))
     (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
     (loop $each
       (local.set $v (v128.load align=4 (local.get $x)))
       (local.set $s (f32x4.div (f32x4.splat (f32.const 1))
-        (f32x4.add (f32x4.splat (f32.const 1)) (call $expf (f32x4.neg (local.get $v))))))
+        (f32x4.add (f32x4.splat (f32.const 1)) (v128.load align=4 (local.get $sig)))))
       (v128.store align=4 (local.get $sig) (local.get $s))
       (v128.store align=4 (local.get $y) (f32x4.mul (local.get $v) (local.get $s)))
       (local.set $x (i32.add (local.get $x) (i32.const 16)))
       (local.set $y (i32.add (local.get $y) (i32.const 16)))
       (local.set $sig (i32.add (local.get $sig) (i32.const 16)))
       (br_if $each (i32.lt_u (local.get $x) (local.get $end))))
+  )
+
+  ;; softmaxRows is CPU.SoftmaxRows over rows of d floats (d a multiple of
+  ;; 4): y = expf(x − max)/Σ expf(x − max), with the sum in four lanes (so
+  ;; the last bits can differ from Go's sequential sum). y may be x.
+  (func (export "softmaxRows") (param $x i32) (param $y i32) (param $rows i32) (param $d i32)
+    (local $row i32) (local $p i32) (local $q i32) (local $end i32) (local $bytes i32)
+    (local $mx v128) (local $sum v128) (local $m f32) (local $inv v128)
+    (if (i32.or (i32.le_s (local.get $rows) (i32.const 0)) (i32.le_s (local.get $d) (i32.const 0)))
+      (then (return)))
+    (local.set $bytes (i32.shl (local.get $d) (i32.const 2)))
+    (local.set $row (i32.const 0))
+    (loop $rowsLoop
+      (local.set $end (i32.add (local.get $x) (local.get $bytes)))
+      ;; the row's maximum
+      (local.set $mx (v128.load align=4 (local.get $x)))
+      (local.set $p (local.get $x))
+      (loop $max
+        (local.set $mx (f32x4.max (local.get $mx) (v128.load align=4 (local.get $p))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br_if $max (i32.lt_u (local.get $p) (local.get $end))))
+      (local.set $m (f32.max (f32.max (f32x4.extract_lane 0 (local.get $mx)) (f32x4.extract_lane 1 (local.get $mx)))
+                             (f32.max (f32x4.extract_lane 2 (local.get $mx)) (f32x4.extract_lane 3 (local.get $mx)))))
+      (local.set $mx (f32x4.splat (local.get $m)))
+      ;; e = expf(x − max) into y, and its sum
+      (local.set $p (local.get $x))
+      (local.set $q (local.get $y))
+      (loop $shift
+        (v128.store align=4 (local.get $q) (f32x4.sub (v128.load align=4 (local.get $p)) (local.get $mx)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (br_if $shift (i32.lt_u (local.get $p) (local.get $end))))
+      (call $expArray (local.get $y) (local.get $y) (local.get $d) (f32.const 1))
+      (local.set $sum (v128.const i32x4 0 0 0 0))
+      (local.set $q (local.get $y))
+      (local.set $end (i32.add (local.get $y) (local.get $bytes)))
+      (loop $add
+        (local.set $sum (f32x4.add (local.get $sum) (v128.load align=4 (local.get $q))))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (br_if $add (i32.lt_u (local.get $q) (local.get $end))))
+      (local.set $inv (f32x4.splat (f32.div (f32.const 1)
+        (f32.add (f32.add (f32x4.extract_lane 0 (local.get $sum)) (f32x4.extract_lane 1 (local.get $sum)))
+                 (f32.add (f32x4.extract_lane 2 (local.get $sum)) (f32x4.extract_lane 3 (local.get $sum)))))))
+      ;; y *= 1/sum
+      (local.set $q (local.get $y))
+      (loop $scale
+        (v128.store align=4 (local.get $q) (f32x4.mul (v128.load align=4 (local.get $q)) (local.get $inv)))
+        (local.set $q (i32.add (local.get $q) (i32.const 16)))
+        (br_if $scale (i32.lt_u (local.get $q) (local.get $end))))
+      (local.set $x (i32.add (local.get $x) (local.get $bytes)))
+      (local.set $y (i32.add (local.get $y) (local.get $bytes)))
+      (local.set $row (i32.add (local.get $row) (i32.const 1)))
+      (br_if $rowsLoop (i32.lt_s (local.get $row) (local.get $rows))))
   )
 
   ;; groupNorm is CPU.GroupNorm for count = N·groups groups of per channels of

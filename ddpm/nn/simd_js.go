@@ -28,6 +28,7 @@ type simdModule struct {
 	gemmFn js.Value
 	siluFn js.Value
 	gnFn   js.Value
+	smFn   js.Value
 }
 
 var (
@@ -72,7 +73,7 @@ func loadSIMD() (m *simdModule, err error) {
 	}
 	inst := wa.Get("Instance").New(wa.Get("Module").New(code))
 	ex := inst.Get("exports")
-	m = &simdModule{mem: ex.Get("mem"), gemmFn: ex.Get("gemmInd"), siluFn: ex.Get("silu"), gnFn: ex.Get("groupNorm")}
+	m = &simdModule{mem: ex.Get("mem"), gemmFn: ex.Get("gemmInd"), siluFn: ex.Get("silu"), gnFn: ex.Get("groupNorm"), smFn: ex.Get("softmaxRows")}
 	m.renew()
 	return m, nil
 }
@@ -118,32 +119,15 @@ func asBytes[T float32 | int32](s []T) []byte {
 }
 
 // conv computes y = conv(x, w) for the whole batch as one indirect GEMM per
-// image: W [cout, kdim] times a column matrix whose row p is the image read
-// from offset offs[p]. For stride 1 that is the zero-padded image itself
-// (outputs wp wide, the extra columns dropped); otherwise the im2col matrix.
+// image: W [cout, kdim] times a column matrix whose row p is the image,
+// zero-padded and split into phase planes, read from offset offs[p]
+// (paddedOffsets: outputs one phase row wide, the extra columns dropped).
 func (m *simdModule) conv(g *conv, w, x, y []float32) bool {
 	const mr, nr = 4, 8 // the tile of simd128.wat's gemmInd
-	var (
-		n      int     // columns of C per image, a multiple of nr
-		offs   []int32 // where row p of B starts, in floats
-		imgLen int     // floats of one image's B
-	)
-	if g.stride == 1 {
-		hp, wp := g.h+2*g.pad, g.w+2*g.pad
-		n = (g.ho*wp + nr - 1) / nr * nr
-		offs = g.paddedOffsets()
-		imgLen = max(g.cin*hp*wp, int(offs[len(offs)-1])+n)
-	} else {
-		if g.l%nr != 0 {
-			return false
-		}
-		n = g.l
-		offs = make([]int32, g.kdim)
-		for r := range offs {
-			offs[r] = int32(r * n)
-		}
-		imgLen = g.kdim * n
-	}
+	hph, wph := g.phaseDims()
+	n := (g.ho*wph + nr - 1) / nr * nr // columns of C per image, a multiple of nr
+	offs := g.paddedOffsets()          // where row r of B starts, in floats
+	imgLen := max(g.cin*g.stride*g.stride*hph*wph, int(offs[len(offs)-1])+n)
 	for r := range offs {
 		offs[r] *= 4 // gemmInd takes byte offsets
 	}
@@ -160,12 +144,7 @@ func (m *simdModule) conv(g *conv, w, x, y []float32) bool {
 
 	b := st[:g.n*imgLen]
 	for i := 0; i < g.n; i++ {
-		img, dst := x[i*g.inSize:(i+1)*g.inSize], b[i*imgLen:(i+1)*imgLen]
-		if g.stride == 1 {
-			g.padImage(img, dst)
-		} else {
-			g.cols(img, dst)
-		}
+		g.padImage(x[i*g.inSize:(i+1)*g.inSize], b[i*imgLen:(i+1)*imgLen])
 	}
 	m.put(bOff, asBytes(b))
 	m.gemmFn.Invoke(g.kdim, aOff, mpad, oOff, bOff, n, cOff, g.n, 4*imgLen, 4*cLen)
@@ -173,11 +152,65 @@ func (m *simdModule) conv(g *conv, w, x, y []float32) bool {
 	c := st[:g.n*cLen]
 	m.get(c, cOff)
 	for i := 0; i < g.n; i++ {
-		out, src := y[i*g.outSize:(i+1)*g.outSize], c[i*cLen:]
-		if g.stride == 1 {
-			g.unpad(out, src, n)
-		} else {
-			copy(out, src[:g.outSize]) // n = l: rows are already contiguous
+		g.unpad(y[i*g.outSize:(i+1)*g.outSize], c[i*cLen:], n)
+	}
+	return true
+}
+
+// gemm is CPU.GEMM for beta = 0 (the attention's products): per matrix of
+// the batch, op(A) packed and scaled by alpha, op(B) copied row by row (n
+// rounded up to 8 with zeros), and gemmInd with B's rows at fixed offsets.
+func (m *simdModule) gemm(mm, n, k, batch int, alpha float32, a, b Mat, beta float32, c Mat) bool {
+	const mr, nr = 4, 8
+	if beta != 0 || mm == 0 || n == 0 || k == 0 || batch == 0 {
+		return false
+	}
+	mpad, npad := (mm+mr-1)/mr*mr, (n+nr-1)/nr*nr
+	aLen, bLen, cLen := mpad*k, k*npad, mpad*npad
+	at := m.layout(batch*aLen, k, batch*bLen, batch*cLen)
+	aOff, oOff, bOff, cOff := at[0], at[1], at[2], at[3]
+
+	st := getBuf(max(batch*aLen, batch*bLen, batch*cLen))
+	defer putBuf(st)
+	for i := 0; i < batch; i++ {
+		pa := st[i*aLen : (i+1)*aLen]
+		packA(pa, a.Trans, a.T.Data[a.Off+i*a.Stride:], a.Ld, 0, mm, 0, k, mr)
+		if alpha != 1 {
+			for j := range pa {
+				pa[j] *= alpha
+			}
+		}
+	}
+	m.put(aOff, asBytes(st[:batch*aLen]))
+	offs := make([]int32, k)
+	for r := range offs {
+		offs[r] = int32(4 * r * npad)
+	}
+	m.put(oOff, asBytes(offs))
+	clear(st[:batch*bLen])
+	for i := 0; i < batch; i++ {
+		src, dst := b.T.Data[b.Off+i*b.Stride:], st[i*bLen:(i+1)*bLen]
+		for r := 0; r < k; r++ {
+			row := dst[r*npad : r*npad+n]
+			if !b.Trans {
+				copy(row, src[r*b.Ld:])
+				continue
+			}
+			for j := range row {
+				row[j] = src[j*b.Ld+r]
+			}
+		}
+	}
+	m.put(bOff, asBytes(st[:batch*bLen]))
+	for i := 0; i < batch; i++ {
+		m.gemmFn.Invoke(k, aOff+4*i*aLen, mpad, oOff, bOff+4*i*bLen, npad, cOff+4*i*cLen, 1, 0, 0)
+	}
+	out := st[:batch*cLen]
+	m.get(out, cOff)
+	for i := 0; i < batch; i++ {
+		dst := c.T.Data[c.Off+i*c.Stride:]
+		for r := 0; r < mm; r++ {
+			copy(dst[r*c.Ld:r*c.Ld+n], out[i*cLen+r*npad:])
 		}
 	}
 	return true
@@ -199,6 +232,18 @@ func (m *simdModule) silu(y, sig, x []float32) bool {
 		sig[i] = sigmoid(x[i])
 		y[i] = x[i] * sig[i]
 	}
+	return true
+}
+
+// softmaxRows is CPU.SoftmaxRows; the rows must be a multiple of four long.
+func (m *simdModule) softmaxRows(y, x []float32, d int) bool {
+	if d%4 != 0 || len(x) == 0 {
+		return false
+	}
+	at := m.layout(len(x))
+	m.put(at[0], asBytes(x))
+	m.smFn.Invoke(at[0], at[0], len(x)/d, d)
+	m.get(y[:len(x)], at[0])
 	return true
 }
 

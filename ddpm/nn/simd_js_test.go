@@ -20,7 +20,7 @@ func TestWasmSIMDConv(t *testing.T) {
 	for _, c := range []struct{ n, cin, cout, k, stride, pad, h int }{
 		{2, 1, 16, 3, 1, 1, 32}, {3, 16, 16, 3, 1, 1, 32}, {2, 48, 16, 3, 1, 1, 32}, {2, 16, 16, 3, 2, 1, 32},
 		{2, 32, 32, 3, 2, 1, 16}, {2, 64, 32, 1, 1, 0, 8}, {1, 16, 1, 3, 1, 1, 32}, {2, 3, 5, 3, 1, 1, 7},
-		{2, 2, 3, 3, 1, 0, 5}, {2, 5, 6, 1, 1, 0, 3}, {1, 3, 5, 3, 2, 1, 8},
+		{2, 2, 3, 3, 1, 0, 5}, {2, 5, 6, 1, 1, 0, 3}, {1, 3, 5, 3, 2, 1, 8}, {2, 3, 4, 3, 2, 0, 7}, {1, 2, 3, 5, 3, 2, 11},
 	} {
 		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
 			x := randTensor(r, c.n, c.cin, c.h, c.h)
@@ -110,6 +110,86 @@ func TestWasmSIMDGroupNorm(t *testing.T) {
 			if e := relErr(d.got, d.want); e > 1e-6 {
 				t.Errorf("%+v: %s relative error %.3g against Go's", c, d.name, e)
 			}
+		}
+	}
+}
+
+// TestWasmSIMDGEMM checks the SIMD GEMM against Go's for every combination
+// of transposes, sizes that are not multiples of the tile, offsets, strides
+// and row distances wider than the matrices, and alpha ≠ 1.
+func TestWasmSIMDGEMM(t *testing.T) {
+	defer SetWasmSIMD(true)
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, c := range []struct {
+		m, n, k, batch int
+		tA, tB         bool
+		alpha          float32
+	}{
+		{64, 64, 16, 3, true, false, 0.25}, {16, 64, 64, 2, false, true, 1}, {5, 7, 3, 2, false, false, 1},
+		{6, 9, 11, 1, true, true, -0.5}, {1, 1, 1, 2, false, false, 2}, {13, 20, 8, 3, false, true, 1},
+	} {
+		t.Run(fmt.Sprintf("%+v", c), func(t *testing.T) {
+			rows, cols := c.m, c.k // A as stored
+			if c.tA {
+				rows, cols = c.k, c.m
+			}
+			a := Mat{Off: 3, Ld: cols + 2, Trans: c.tA}
+			a.Stride = rows*a.Ld + 5
+			a.T = randTensor(r, a.Off+c.batch*a.Stride)
+			rows, cols = c.k, c.n
+			if c.tB {
+				rows, cols = c.n, c.k
+			}
+			b := Mat{Off: 1, Ld: cols + 1, Trans: c.tB}
+			b.Stride = rows*b.Ld + 2
+			b.T = randTensor(r, b.Off+c.batch*b.Stride)
+			out := func(on bool) []float32 {
+				SetWasmSIMD(on)
+				cm := Mat{Off: 2, Ld: c.n + 3}
+				cm.Stride = c.m*cm.Ld + 1
+				cm.T = randTensor(r, cm.Off+c.batch*cm.Stride)
+				be.GEMM(c.m, c.n, c.k, c.batch, c.alpha, a, b, 0, cm)
+				// Only the matrices' elements are the result; the gaps keep their random values.
+				var res []float32
+				for i := 0; i < c.batch; i++ {
+					for row := 0; row < c.m; row++ {
+						o := cm.Off + i*cm.Stride + row*cm.Ld
+						res = append(res, cm.T.Data[o:o+c.n]...)
+					}
+				}
+				return res
+			}
+			if e := relErr(out(true), out(false)); e > 1e-6 {
+				t.Errorf("relative error %.3g against Go's", e)
+			}
+		})
+	}
+}
+
+// TestWasmSIMDSoftmax checks the SIMD softmax against Go's, with rows of
+// very different scales and one far from 0.
+func TestWasmSIMDSoftmax(t *testing.T) {
+	defer SetWasmSIMD(true)
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, d := range []int{4, 64, 12} {
+		x := randTensor(r, 7, d)
+		for i := range x.Data {
+			x.Data[i] *= float32(1 + i/d*3)
+		}
+		for i := 0; i < d; i++ {
+			x.Data[i] += 50
+		}
+		got, want := be.New(x.Shape...), be.New(x.Shape...)
+		SetWasmSIMD(false)
+		be.SoftmaxRows(want, x)
+		SetWasmSIMD(true)
+		be.SoftmaxRows(got, x)
+		if e := relErr(got.Data, want.Data); e > 1e-6 {
+			t.Errorf("d=%d: relative error %.3g against Go's", d, e)
+		}
+		be.SoftmaxRows(x, x) // in place, as the attention block calls it
+		if e := relErr(x.Data, want.Data); e > 1e-6 {
+			t.Errorf("d=%d in place: relative error %.3g against Go's", d, e)
 		}
 	}
 }
