@@ -88,8 +88,8 @@ func (CPU) GEMM(m, n, k, batch int, alpha float32, a, b Mat, beta float32, c Mat
 // accel, when set, runs some of the CPU kernels faster (simd_js.go:
 // WebAssembly SIMD); each method reports whether it did the work.
 var accel interface {
-	// conv convolves the whole batch, without the bias.
-	conv(g *conv, w, x, y []float32) bool
+	// conv convolves the whole batch and adds the bias b (nil: none).
+	conv(g *conv, w, b, x, y []float32) bool
 	// gemm is GEMM with beta = 0.
 	gemm(m, n, k, batch int, alpha float32, a, b Mat, beta float32, c Mat) bool
 	silu(y, sig, x []float32) bool

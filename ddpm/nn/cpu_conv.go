@@ -6,12 +6,11 @@ import "sync"
 // over the workers.
 func (CPU) Conv2D(y, x, w, b *Tensor, stride, pad int) {
 	g := convGeom(x, w, y, stride, pad)
-	if accel != nil && accel.conv(g, w.Data, x.Data, y.Data) {
-		if b != nil {
-			for i := 0; i < g.n; i++ {
-				g.addBias(y.Data[i*g.outSize:(i+1)*g.outSize], b.Data)
-			}
-		}
+	var bias []float32
+	if b != nil {
+		bias = b.Data
+	}
+	if accel != nil && accel.conv(g, w.Data, bias, x.Data, y.Data) {
 		return
 	}
 	var d *directConv

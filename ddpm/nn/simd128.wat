@@ -103,6 +103,86 @@
       (br_if $images (i32.lt_s (local.get $g) (local.get $nimg))))
   )
 
+;; pad copies nimg images of cin planes h×w (contiguous at src) into dst
+  ;; zero-padded: image i at dst + i·imgBytes, plane c at + c·hp·wp floats
+  ;; (hp = h + 2·pad, wp = w + 2·pad); the rest of each image is zeroed.
+  (func (export "pad") (param $src i32) (param $dst i32) (param $nimg i32) (param $cin i32)
+    (param $h i32) (param $w i32) (param $pad i32) (param $imgBytes i32)
+    (local $wp i32) (local $planeBytes i32) (local $rowBytes i32) (local $i i32) (local $c i32) (local $y i32)
+    (local $plane i32)
+    (if (i32.or (i32.le_s (local.get $nimg) (i32.const 0)) (i32.le_s (local.get $cin) (i32.const 0)))
+      (then (return)))
+    (memory.fill (local.get $dst) (i32.const 0) (i32.mul (local.get $nimg) (local.get $imgBytes)))
+    (local.set $wp (i32.add (local.get $w) (i32.shl (local.get $pad) (i32.const 1))))
+    (local.set $planeBytes (i32.shl (i32.mul (i32.add (local.get $h) (i32.shl (local.get $pad) (i32.const 1))) (local.get $wp))
+                                    (i32.const 2)))
+    (local.set $rowBytes (i32.shl (local.get $w) (i32.const 2)))
+    (local.set $i (i32.const 0))
+    (loop $images
+      (local.set $c (i32.const 0))
+      (loop $planes
+        ;; the first pixel of plane c's first padded row
+        (local.set $plane (i32.add (i32.add (local.get $dst) (i32.mul (local.get $i) (local.get $imgBytes)))
+          (i32.add (i32.mul (local.get $c) (local.get $planeBytes))
+                   (i32.shl (i32.add (i32.mul (local.get $pad) (local.get $wp)) (local.get $pad)) (i32.const 2)))))
+        (local.set $y (i32.const 0))
+        (loop $rows
+          (memory.copy (local.get $plane) (local.get $src) (local.get $rowBytes))
+          (local.set $src (i32.add (local.get $src) (local.get $rowBytes)))
+          (local.set $plane (i32.add (local.get $plane) (i32.shl (local.get $wp) (i32.const 2))))
+          (local.set $y (i32.add (local.get $y) (i32.const 1)))
+          (br_if $rows (i32.lt_s (local.get $y) (local.get $h))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br_if $planes (i32.lt_s (local.get $c) (local.get $cin))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $images (i32.lt_s (local.get $i) (local.get $nimg))))
+  )
+
+  ;; unpad gathers gemmInd's outputs, plus bias[c], into nimg contiguous
+  ;; images of cout planes ho×wo at dst: image i's channel c row oy is wo
+  ;; floats from src + i·cBytes + (c·ld + oy·pitch) floats.
+  (func (export "unpad") (param $src i32) (param $dst i32) (param $nimg i32) (param $cout i32)
+    (param $ho i32) (param $wo i32) (param $pitch i32) (param $ld i32) (param $cBytes i32) (param $bias i32)
+    (local $i i32) (local $c i32) (local $y i32) (local $row i32) (local $p i32) (local $q i32) (local $end i32)
+    (local $bs f32) (local $bv v128) (local $vecEnd i32)
+    (if (i32.or (i32.le_s (local.get $nimg) (i32.const 0)) (i32.le_s (local.get $cout) (i32.const 0)))
+      (then (return)))
+    (local.set $i (i32.const 0))
+    (loop $images
+      (local.set $c (i32.const 0))
+      (loop $channels
+        (local.set $bs (f32.load (i32.add (local.get $bias) (i32.shl (local.get $c) (i32.const 2)))))
+        (local.set $bv (f32x4.splat (local.get $bs)))
+        (local.set $row (i32.add (i32.add (local.get $src) (i32.mul (local.get $i) (local.get $cBytes)))
+                                 (i32.shl (i32.mul (local.get $c) (local.get $ld)) (i32.const 2))))
+        (local.set $y (i32.const 0))
+        (loop $rows
+          (local.set $p (local.get $row))
+          (local.set $end (i32.add (local.get $row) (i32.shl (local.get $wo) (i32.const 2))))
+          (local.set $vecEnd (i32.add (local.get $row) (i32.shl (i32.and (local.get $wo) (i32.const -4)) (i32.const 2))))
+          (block $vecDone
+            (loop $vec
+              (br_if $vecDone (i32.ge_u (local.get $p) (local.get $vecEnd)))
+              (v128.store align=4 (local.get $dst) (f32x4.add (v128.load align=4 (local.get $p)) (local.get $bv)))
+              (local.set $p (i32.add (local.get $p) (i32.const 16)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+              (br $vec)))
+          (block $tailDone
+            (loop $tail
+              (br_if $tailDone (i32.ge_u (local.get $p) (local.get $end)))
+              (f32.store (local.get $dst) (f32.add (f32.load (local.get $p)) (local.get $bs)))
+              (local.set $p (i32.add (local.get $p) (i32.const 4)))
+              (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+              (br $tail)))
+          (local.set $row (i32.add (local.get $row) (i32.shl (local.get $pitch) (i32.const 2))))
+          (local.set $y (i32.add (local.get $y) (i32.const 1)))
+          (br_if $rows (i32.lt_s (local.get $y) (local.get $ho))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br_if $channels (i32.lt_s (local.get $c) (local.get $cout))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $images (i32.lt_s (local.get $i) (local.get $nimg))))
+  )
+
   ;; expArray writes dst[i] = expf(sign·src[i]) for count floats (a multiple
   ;; of 4; dst may be src, sign is 1 or −1): nn.expf (expf.go) on four lanes,
   ;; the same operations in the same order, so each lane is the bits Go

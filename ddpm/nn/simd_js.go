@@ -22,13 +22,15 @@ var simd128Wasm []byte
 // in and its result out: for a convolution a few hundred KB against millions
 // of multiply-adds.
 type simdModule struct {
-	mem    js.Value // WebAssembly.Memory
-	view   js.Value // Uint8Array over mem.buffer, renewed when it grows
-	size   int      // bytes of mem
-	gemmFn js.Value
-	siluFn js.Value
-	gnFn   js.Value
-	smFn   js.Value
+	mem     js.Value // WebAssembly.Memory
+	view    js.Value // Uint8Array over mem.buffer, renewed when it grows
+	size    int      // bytes of mem
+	gemmFn  js.Value
+	siluFn  js.Value
+	gnFn    js.Value
+	smFn    js.Value
+	padFn   js.Value
+	unpadFn js.Value
 }
 
 var (
@@ -73,7 +75,8 @@ func loadSIMD() (m *simdModule, err error) {
 	}
 	inst := wa.Get("Instance").New(wa.Get("Module").New(code))
 	ex := inst.Get("exports")
-	m = &simdModule{mem: ex.Get("mem"), gemmFn: ex.Get("gemmInd"), siluFn: ex.Get("silu"), gnFn: ex.Get("groupNorm"), smFn: ex.Get("softmaxRows")}
+	m = &simdModule{mem: ex.Get("mem"), gemmFn: ex.Get("gemmInd"), siluFn: ex.Get("silu"), gnFn: ex.Get("groupNorm"), smFn: ex.Get("softmaxRows"),
+		padFn: ex.Get("pad"), unpadFn: ex.Get("unpad")}
 	m.renew()
 	return m, nil
 }
@@ -122,7 +125,9 @@ func asBytes[T float32 | int32](s []T) []byte {
 // image: W [cout, kdim] times a column matrix whose row p is the image,
 // zero-padded and split into phase planes, read from offset offs[p]
 // (paddedOffsets: outputs one phase row wide, the extra columns dropped).
-func (m *simdModule) conv(g *conv, w, x, y []float32) bool {
+// The module drops the extra columns and adds the bias b (nil: none), and
+// for stride 1 pads the images itself, so only x goes in and y comes out.
+func (m *simdModule) conv(g *conv, w, b, x, y []float32) bool {
 	const mr, nr = 4, 8 // the tile of simd128.wat's gemmInd
 	hph, wph := g.phaseDims()
 	n := (g.ho*wph + nr - 1) / nr * nr // columns of C per image, a multiple of nr
@@ -133,27 +138,36 @@ func (m *simdModule) conv(g *conv, w, x, y []float32) bool {
 	}
 	mpad := (g.cout + mr - 1) / mr * mr
 	aLen, cLen := mpad*g.kdim, mpad*n
-	at := m.layout(aLen, len(offs), g.n*imgLen, g.n*cLen)
-	aOff, oOff, bOff, cOff := at[0], at[1], at[2], at[3]
+	at := m.layout(aLen, len(offs), g.n*imgLen, g.n*cLen, g.n*max(g.inSize, g.outSize), g.cout)
+	aOff, oOff, bOff, cOff, xyOff, biasOff := at[0], at[1], at[2], at[3], at[4], at[5]
 
-	st := getBuf(max(aLen, g.n*imgLen, g.n*cLen)) // Go-side staging of what goes in and out
+	st := getBuf(max(aLen+g.cout, g.n*imgLen)) // Go-side staging
 	defer putBuf(st)
 	packA(st, false, w, g.kdim, 0, g.cout, 0, g.kdim, mr)
 	m.put(aOff, asBytes(st[:aLen]))
 	m.put(oOff, asBytes(offs))
-
-	b := st[:g.n*imgLen]
-	for i := 0; i < g.n; i++ {
-		g.padImage(x[i*g.inSize:(i+1)*g.inSize], b[i*imgLen:(i+1)*imgLen])
+	if b == nil {
+		b = st[aLen : aLen+g.cout]
+		clear(b)
 	}
-	m.put(bOff, asBytes(b))
+	m.put(biasOff, asBytes(b[:g.cout]))
+
+	switch {
+	case g.stride == 1 && imgLen == g.inSize: // 1×1 without padding: the images are the column matrices
+		m.put(bOff, asBytes(x[:g.n*g.inSize]))
+	case g.stride == 1:
+		m.put(xyOff, asBytes(x[:g.n*g.inSize]))
+		m.padFn.Invoke(xyOff, bOff, g.n, g.cin, g.h, g.w, g.pad, 4*imgLen)
+	default:
+		cols := st[:g.n*imgLen]
+		for i := 0; i < g.n; i++ {
+			g.padImage(x[i*g.inSize:(i+1)*g.inSize], cols[i*imgLen:(i+1)*imgLen])
+		}
+		m.put(bOff, asBytes(cols))
+	}
 	m.gemmFn.Invoke(g.kdim, aOff, mpad, oOff, bOff, n, cOff, g.n, 4*imgLen, 4*cLen)
-
-	c := st[:g.n*cLen]
-	m.get(c, cOff)
-	for i := 0; i < g.n; i++ {
-		g.unpad(y[i*g.outSize:(i+1)*g.outSize], c[i*cLen:], n)
-	}
+	m.unpadFn.Invoke(cOff, xyOff, g.n, g.cout, g.ho, g.wo, wph, n, 4*cLen, biasOff)
+	m.get(y[:g.n*g.outSize], xyOff)
 	return true
 }
 
