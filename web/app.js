@@ -184,9 +184,10 @@ HTMLCanvasElement.prototype.getContext = function (kind, attrs) {
   return getContext.call(this, kind, attrs);
 };
 
-async function startDrawing() {
+// startDrawing runs the drawing program, compiled (or compiling) in module.
+async function startDrawing(module) {
   const go = new Go();
-  const { instance } = await WebAssembly.instantiateStreaming(fetch('main.wasm'), go.importObject);
+  const instance = await WebAssembly.instantiate(await module, go.importObject);
   go.run(instance).catch((err) => fail('The drawing program stopped: ' + err));
 }
 
@@ -266,10 +267,15 @@ function bindControls() {
 
 async function main() {
   window.ddpmTimes.load = performance.now();
-  if (typeof WebAssembly !== 'object' || typeof WebAssembly.instantiateStreaming !== 'function') {
+  if (typeof WebAssembly !== 'object' || typeof WebAssembly.compileStreaming !== 'function') {
     fail('This browser cannot run WebAssembly, which the demo needs. Try a current Firefox, Chrome or Safari.');
     return;
   }
+  // Downloads, and main.wasm's compilation, start before anything that can
+  // wait: the first WebGL context of a browser waits for its GPU process.
+  const drawing = WebAssembly.compileStreaming(fetch('main.wasm'));
+  drawing.catch(() => {}); // reported where it is awaited
+  const weights = loadWeights();
   const probe = document.createElement('canvas');
   if (!(probe.getContext('webgl2') || probe.getContext('webgl'))) {
     fail('This browser has WebGL turned off or unsupported; the demo draws with WebGL.');
@@ -278,12 +284,12 @@ async function main() {
   bindControls();
   sizeCanvas();
   try {
-    await startDrawing();
+    await startDrawing(drawing);
   } catch (err) {
     fail('Could not start the drawing program (main.wasm): ' + err);
     return;
   }
-  const bytes = await loadWeights();
+  const bytes = await weights;
   if (!bytes) return;
   if (!(await startWorkers(bytes))) return;
   window.ddpmTimes.ready = performance.now();
