@@ -18,7 +18,7 @@ import (
 // numbers the README quotes: download sizes, time to the first drawn frame,
 // time per denoising step for 1, 4 and 16 digits, and frames per second while
 // sampling (go test ./wasm/e2e -run X -bench Page -benchtime 1x; one row:
-// -bench 'Page/small/digits=16/workers=2/guidance=2/simd=true').
+// -bench 'Page/small/digits=16/workers=2/guidance=2/simd=true/x0=false').
 func BenchmarkPage(t *testing.B) {
 	files := []string{"index.html", "app.js", "style.css", "wasm_exec.js", "worker.js", "main.wasm", "worker.wasm",
 		"weights/mnist-small.safetensors", "weights/mnist.safetensors"}
@@ -44,25 +44,28 @@ func BenchmarkPage(t *testing.B) {
 		grid, workers int
 		guidance      float64
 		simd          bool
+		x0            bool // x̂₀ drawn beside xₜ
 	}
 	var runs []run
 	for _, model := range []string{"small", "full"} {
 		for _, grid := range []int{1, 2, 4} {
 			for _, workers := range []int{1, 2} {
 				if grid > 1 || workers == 1 {
-					runs = append(runs, run{model, grid, workers, 2, true})
+					runs = append(runs, run{model, grid, workers, 2, true, false})
 				}
 			}
 		}
 	}
 	runs = append(runs,
-		run{"small", 4, 2, 1, true}, run{"full", 4, 2, 1, true}, // guidance 1: one network pass per step instead of two
-		run{"small", 4, 2, 2, false}, run{"full", 4, 2, 2, false}) // plain Go kernels, for comparison
+		run{"small", 4, 2, 2, true, true},                                     // both grids drawn
+		run{"small", 4, 2, 1, true, false}, run{"full", 4, 2, 1, true, false}, // guidance 1: one network pass per step instead of two
+		run{"small", 4, 2, 2, false, false}, run{"full", 4, 2, 2, false, false}) // plain Go kernels, for comparison
 	for _, r := range runs {
 		grid, workers := r.grid, r.workers
-		name := fmt.Sprintf("%s/digits=%d/workers=%d/guidance=%g/simd=%v", r.model, grid*grid, workers, r.guidance, r.simd)
+		name := fmt.Sprintf("%s/digits=%d/workers=%d/guidance=%g/simd=%v/x0=%v", r.model, grid*grid, workers, r.guidance, r.simd, r.x0)
 		t.Run(name, func(t *testing.B) {
-			url := fmt.Sprintf("%s/index.html?model=%s&seed=3&sampler=ddim&steps=50&grid=%d&guidance=%g&workers=%d&simd=%s", srv.URL, r.model, grid, r.guidance, workers, map[bool]string{true: "1", false: "0"}[r.simd])
+			bit := map[bool]string{true: "1", false: "0"}
+			url := fmt.Sprintf("%s/index.html?model=%s&seed=3&sampler=ddim&steps=50&grid=%d&guidance=%g&workers=%d&simd=%s&x0=%s", srv.URL, r.model, grid, r.guidance, workers, bit[r.simd], bit[r.x0])
 			if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
 				t.Fatal(err)
 			}
@@ -83,7 +86,11 @@ func BenchmarkPage(t *testing.B) {
 			}
 			tm := eval[map[string]float64](t, ctx, "window.ddpmTimes")
 			total := tm["done"] - tm["start"]
-			fmt.Fprintf(&sb, "| %s | %d | %d | %g | %s | 50 | %.0f | %.2f s | %.0f | %.0f ms |\n", r.model, grid*grid, workers, r.guidance, map[bool]string{true: "on", false: "off"}[r.simd], total/50, total/1000, fps, tm["firstFrame"])
+			label := r.model
+			if r.x0 {
+				label += ", x̂₀ beside xₜ"
+			}
+			fmt.Fprintf(&sb, "| %s | %d | %d | %g | %s | 50 | %.0f | %.2f s | %.0f | %.0f ms |\n", label, grid*grid, workers, r.guidance, map[bool]string{true: "on", false: "off"}[r.simd], total/50, total/1000, fps, tm["firstFrame"])
 		})
 	}
 	fmt.Println(sb.String()) // b.Log would cut the tables short
