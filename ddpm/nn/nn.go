@@ -1,6 +1,7 @@
 // Package nn holds the float32 kernels that the U-Net runs on, behind one
-// Backend interface so the same network code can run on the CPU (plain Go,
-// native and WebAssembly) and on other devices.
+// Backend interface so the same network code can run on the CPU (Go, with
+// an AVX2 GEMM on amd64 and hand-written WebAssembly SIMD kernels in the
+// browser) and on other devices.
 //
 // Layouts are row-major: images are NCHW, convolution weights [out, in, kh, kw],
 // linear weights [out, in] (PyTorch's). Backward kernels overwrite input
