@@ -210,14 +210,12 @@ func (g *conv) colBuf() []float32 {
 
 func (g *conv) putCol(c []float32) { putBuf(c) }
 
-// directConv is a stride-1 convolution without im2col. The image is copied
-// zero-padded (hp×wp); row (ci,ky,kx) of the column matrix is then the padded
-// image read from offset ci·hp·wp + ky·wp + kx, with outputs laid out wp wide
-// (the wp−wo extra columns of each row are computed and dropped). The
-// micro-kernel reads those rows in place, so nothing is packed per image.
+// directConv is a stride-1 convolution without im2col: the micro-kernel
+// reads the column matrix's rows in place from the zero-padded image
+// (padImage, paddedOffsets), so nothing is packed per image.
 type directConv struct {
 	g            *conv
-	hp, wp       int
+	wp           int       // padded row width: outputs are laid out wp wide
 	n, mpad      int       // output columns (padded width, rounded up to nr) and channels (rounded up to mr)
 	wpack        []float32 // weights in mr-row panels
 	offs         []int32   // start of each column-matrix row in the padded image
@@ -226,7 +224,8 @@ type directConv struct {
 
 func newDirectConv(g *conv, w []float32) *directConv {
 	mr, nr := kernMR, kernNR
-	d := &directConv{g: g, hp: g.h + 2*g.pad, wp: g.w + 2*g.pad, offs: g.paddedOffsets()}
+	_, wp := g.phaseDims()
+	d := &directConv{g: g, wp: wp, offs: g.paddedOffsets()}
 	d.n = (g.ho*d.wp + nr - 1) / nr * nr
 	d.mpad = (g.cout + mr - 1) / mr * mr
 	d.wpack = make([]float32, d.mpad*g.kdim)

@@ -121,6 +121,10 @@ func asBytes[T float32 | int32](s []T) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 4*len(s))
 }
 
+// simdMR×simdNR is the tile of simd128.wat's gemmInd: A in panels of simdMR
+// rows, C in blocks of simdNR columns.
+const simdMR, simdNR = 4, 8
+
 // conv computes y = conv(x, w) for the whole batch as one indirect GEMM per
 // image: W [cout, kdim] times a column matrix whose row p is the image,
 // zero-padded and split into phase planes, read from offset offs[p]
@@ -128,7 +132,7 @@ func asBytes[T float32 | int32](s []T) []byte {
 // The module drops the extra columns and adds the bias b (nil: none), and
 // for stride 1 pads the images itself, so only x goes in and y comes out.
 func (m *simdModule) conv(g *conv, w, b, x, y []float32) bool {
-	const mr, nr = 4, 8 // the tile of simd128.wat's gemmInd
+	const mr, nr = simdMR, simdNR
 	hph, wph := g.phaseDims()
 	n := (g.ho*wph + nr - 1) / nr * nr // columns of C per image, a multiple of nr
 	offs := g.paddedOffsets()          // where row r of B starts, in floats
@@ -175,7 +179,7 @@ func (m *simdModule) conv(g *conv, w, b, x, y []float32) bool {
 // the batch, op(A) packed and scaled by alpha, op(B) copied row by row (n
 // rounded up to 8 with zeros), and gemmInd with B's rows at fixed offsets.
 func (m *simdModule) gemm(mm, n, k, batch int, alpha float32, a, b Mat, beta float32, c Mat) bool {
-	const mr, nr = 4, 8
+	const mr, nr = simdMR, simdNR
 	if beta != 0 || mm == 0 || n == 0 || k == 0 || batch == 0 {
 		return false
 	}
