@@ -3,6 +3,7 @@ package ddpm
 import (
 	"fmt"
 	"math"
+	"strings"
 )
 
 // A Sampler is a reverse-process step function. It never sees the network:
@@ -94,11 +95,7 @@ func NewDDIM(s *Schedule, steps int, eta float64) (*DDIM, error) {
 // spacing, so the first step starts from pure noise).
 func (d *DDIM) Timesteps() []int {
 	if len(d.ts) != d.Steps {
-		T := d.S.T()
-		d.ts = make([]int, d.Steps)
-		for i := range d.ts {
-			d.ts[i] = int(math.Round(float64(T)-float64(i)*float64(T)/float64(d.Steps))) - 1
-		}
+		d.ts = trailing(d.S.T(), d.Steps)
 	}
 	return d.ts
 }
@@ -157,14 +154,30 @@ func scratch(buf *[]float32, dst []float32, n int) []float32 {
 	return (*buf)[:n]
 }
 
-// NewSampler returns the sampler named kind: "ddpm" (all T steps; steps is
-// ignored) or "ddim" (steps evenly spaced steps with the given eta).
+// Samplers lists the names NewSampler knows, in the order a menu shows them.
+var Samplers = []string{"dpmpp2m", "dpmpp2m-sde", "dpmpp3m", "ddim", "ddpm"}
+
+// NewSampler returns the sampler named kind over steps timesteps:
+//
+//	dpmpp2m      DPM-Solver++ 2M (Lu et al. 2022), deterministic
+//	dpmpp2m-sde  SDE-DPM-Solver++ 2M, fresh noise each step
+//	dpmpp3m      DPM-Solver++ 3M, deterministic
+//	ddim         DDIM with the given eta (0: deterministic)
+//	ddpm         the ancestral sampler over all T steps (steps is ignored)
+//
+// eta only applies to DDIM.
 func NewSampler(kind string, s *Schedule, steps int, eta float64) (Sampler, error) {
 	switch kind {
 	case "ddpm":
 		return &DDPM{S: s}, nil
 	case "ddim":
 		return NewDDIM(s, steps, eta)
+	case "dpmpp2m":
+		return NewDPMSolver(s, steps, 2, false)
+	case "dpmpp2m-sde":
+		return NewDPMSolver(s, steps, 2, true)
+	case "dpmpp3m":
+		return NewDPMSolver(s, steps, 3, false)
 	}
-	return nil, fmt.Errorf("ddpm: unknown sampler %q (want ddpm or ddim)", kind)
+	return nil, fmt.Errorf("ddpm: unknown sampler %q (want one of %s)", kind, strings.Join(Samplers, ", "))
 }

@@ -170,9 +170,10 @@ func TestSamplersReproducible(t *testing.T) {
 	ddim := func(eta float64) Sampler { d, _ := NewDDIM(s, 20, eta); return d }
 	// Same seed, same result: DDPM (stochastic) and DDIM η=0 and η=1.
 	for name, mk := range map[string]func() Sampler{
-		"ddpm":     func() Sampler { return &DDPM{S: s} },
-		"ddim η=0": func() Sampler { return ddim(0) },
-		"ddim η=1": func() Sampler { return ddim(1) },
+		"ddpm":        func() Sampler { return &DDPM{S: s} },
+		"ddim η=0":    func() Sampler { return ddim(0) },
+		"ddim η=1":    func() Sampler { return ddim(1) },
+		"dpmpp2m-sde": func() Sampler { d, _ := NewSampler("dpmpp2m-sde", s, 20, 0); return d },
 	} {
 		a := runSampler(t, mk(), 11, labels, 2)
 		b := runSampler(t, mk(), 11, labels, 2)
@@ -184,22 +185,25 @@ func TestSamplersReproducible(t *testing.T) {
 			t.Errorf("%s: different seeds gave the same samples", name)
 		}
 	}
-	// DDIM with η = 0 is deterministic given x_T: the RNG is used only for x_T.
-	d := ddim(0)
-	rng := NewRNG(1)
-	x := randVec(rng, 32)
-	run := func(noiseSeed uint64) []float32 {
-		p := &Process{Model: &fakeDenoiser{}, Sampler: d, N: 2, X: append([]float32(nil), x...),
-			X0: make([]float32, 32), RNG: NewRNG(noiseSeed)}
-		p.eps = make([]float32, 32)
-		if err := p.Run(nil); err != nil {
-			t.Fatal(err)
+	// DDIM with η = 0 and the DPM-Solver++ ODE samplers are deterministic
+	// given x_T: the RNG is used only for x_T.
+	for _, kind := range []string{"ddim", "dpmpp2m", "dpmpp3m"} {
+		d, _ := NewSampler(kind, s, 20, 0)
+		if !equalVec(runFrom(t, d, 1), runFrom(t, d, 2)) {
+			t.Errorf("%s depends on the RNG after x_T", kind)
 		}
-		return p.X
 	}
-	if !equalVec(run(1), run(2)) {
-		t.Error("DDIM η=0 depends on the RNG after x_T")
+}
+
+// runFrom runs d on a fixed x_T, with noiseSeed for any later noise.
+func runFrom(t *testing.T, d Sampler, noiseSeed uint64) []float32 {
+	t.Helper()
+	p := &Process{Model: &fakeDenoiser{}, Sampler: d, N: 2, X: randVec(NewRNG(1), 32),
+		X0: make([]float32, 32), RNG: NewRNG(noiseSeed), eps: make([]float32, 32)}
+	if err := p.Run(nil); err != nil {
+		t.Fatal(err)
 	}
+	return p.X
 }
 
 func TestGuidance(t *testing.T) {
@@ -250,6 +254,7 @@ func TestSplitBatchMatchesWhole(t *testing.T) {
 	for _, mk := range []func() Sampler{
 		func() Sampler { return &DDPM{S: s} },
 		func() Sampler { d, _ := NewDDIM(s, 10, 1); return d },
+		func() Sampler { d, _ := NewSampler("dpmpp2m-sde", s, 10, 0); return d },
 	} {
 		whole, err := Sample(&fakeDenoiser{}, mk(), n, size, labels, NewRNG(8))
 		if err != nil {
