@@ -1,11 +1,16 @@
 // Command eval measures how good a DDPM's samples are with the project's
-// MNIST classifier: per-class accuracy of conditional samples at each
-// guidance scale, the class histogram of unconditional samples, and the
-// Fréchet distance between classifier features of samples and of the MNIST
-// test set, next to the same distance between MNIST training and test images
-// (the floor, at the same sample count). It prints a table and writes JSON.
+// MNIST classifier. For every sampler, step count and guidance scale asked
+// for, it draws the same number of conditional samples of each digit and
+// reports the classifier's accuracy on them, and two distances between
+// classifier features of the samples and of the MNIST test set: the Fréchet
+// distance (biased upwards at small counts, so it is shown next to the same
+// distance for MNIST training images, the floor, at the same count) and the
+// kernel distance KID (unbiased, with a standard error). Unconditional
+// samples (the null label) get the class histogram and the same distances.
+// It prints Markdown tables and can write JSON.
 //
-//	go run ./cmd/eval -per-class 30 -guidance 1,2,3
+//	go run ./cmd/eval                                        # the defaults: 1000 samples a row
+//	go run ./cmd/eval -sampler dpmpp2m,ddim -steps 10,20,50 -guidance 1,2
 package main
 
 import (
@@ -29,56 +34,66 @@ import (
 )
 
 type options struct {
-	weights, classifier, sampler, guidance, jsonOut string
-	steps, perClass, batch                          int
-	eta                                             float64
-	seed                                            uint64
+	weights, classifier, jsonOut string
+	samplers                     []string
+	steps                        []int
+	guidance                     []float64
+	perClass, batch              int
+	eta                          float64
+	uncond                       bool
+	seed                         uint64
 }
 
 // Result is what eval measures; it is also the JSON written to -json.
 type Result struct {
-	Weights            string        `json:"weights"`
-	Step               string        `json:"step"`
-	Sampler            string        `json:"sampler"`
-	ClassifierAccuracy float64       `json:"classifier_test_accuracy"`
-	PerClass           int           `json:"samples_per_class"`
-	Conditional        []Conditional `json:"conditional"`
-	Unconditional      *Histogram    `json:"unconditional,omitempty"`
-	FloorFD            float64       `json:"fd_floor_train_vs_test"`
-	Seconds            float64       `json:"seconds"`
+	Weights            string   `json:"weights"`
+	Step               string   `json:"step"`
+	ClassifierAccuracy float64  `json:"classifier_test_accuracy"`
+	PerClass           int      `json:"samples_per_class"`
+	Samples            int      `json:"samples_per_row"`
+	Eta                float64  `json:"ddim_eta"`
+	Rows               []Row    `json:"conditional"`
+	Unconditional      []Uncond `json:"unconditional,omitempty"`
+	Floor              Distance `json:"floor_train_vs_test"`
+	Seconds            float64  `json:"seconds"`
+	PeakRSSMB          float64  `json:"peak_rss_mb,omitempty"`
 }
 
-// Conditional reports samples generated for each digit at one guidance scale.
-type Conditional struct {
+// Distance is how far a set of images is from the MNIST test set.
+type Distance struct {
+	FD     float64 `json:"fd_vs_test"`
+	KID    float64 `json:"kid_vs_test"`
+	KIDErr float64 `json:"kid_stderr"`
+}
+
+// Row reports conditional samples of every digit for one sampler, step count
+// and guidance scale.
+type Row struct {
+	Sampler       string    `json:"sampler"`
+	Steps         int       `json:"steps"`
 	Guidance      float64   `json:"guidance"`
 	Accuracy      float64   `json:"accuracy"`
 	ClassAccuracy []float64 `json:"class_accuracy"`
-	FD            float64   `json:"fd_vs_test"`
+	Distance
+	Seconds float64 `json:"seconds"`
 }
 
-// Histogram reports unconditional samples: how often the classifier sees each digit.
-type Histogram struct {
-	Counts []int   `json:"counts"`
-	FD     float64 `json:"fd_vs_test"`
+// Uncond reports unconditional samples: how often the classifier sees each digit.
+type Uncond struct {
+	Sampler string `json:"sampler"`
+	Steps   int    `json:"steps"`
+	Counts  []int  `json:"counts"`
+	Distance
+	Seconds float64 `json:"seconds"`
 }
 
 func main() {
-	o := &options{}
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	fs.StringVar(&o.weights, "weights", filepath.Join("weights", "mnist.safetensors"), "DDPM weights")
-	fs.StringVar(&o.classifier, "classifier", filepath.Join("weights", "classifier.safetensors"), "classifier weights (go run ./cmd/classifier)")
-	fs.StringVar(&o.sampler, "sampler", "ddim", "ddpm or ddim")
-	fs.IntVar(&o.steps, "steps", 50, "DDIM steps")
-	fs.Float64Var(&o.eta, "eta", 0, "DDIM η")
-	fs.StringVar(&o.guidance, "guidance", "1,2,3", "comma-separated guidance scales for conditional samples")
-	fs.IntVar(&o.perClass, "per-class", 50, "conditional samples per digit (the unconditional run draws 10× this)")
-	fs.IntVar(&o.batch, "batch", 50, "images per network call")
-	fs.Uint64Var(&o.seed, "seed", 1, "seed")
-	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON here")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
+	o, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "eval:", err)
 		os.Exit(2)
 	}
 	if err := run(o); err != nil {
@@ -87,19 +102,64 @@ func main() {
 	}
 }
 
+func parseFlags(args []string) (*options, error) {
+	o := &options{}
+	var samplers, steps, guidance string
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.StringVar(&o.weights, "weights", filepath.Join("weights", "mnist.safetensors"), "DDPM weights")
+	fs.StringVar(&o.classifier, "classifier", filepath.Join("weights", "classifier.safetensors"), "classifier weights (go run ./cmd/classifier)")
+	fs.StringVar(&samplers, "sampler", "dpmpp2m", "comma-separated samplers: "+strings.Join(ddpm.Samplers, ", "))
+	fs.StringVar(&steps, "steps", "15", "comma-separated step counts (ddpm always takes all T)")
+	fs.Float64Var(&o.eta, "eta", 0, "DDIM η")
+	fs.StringVar(&guidance, "guidance", "1,2", "comma-separated guidance scales for conditional samples")
+	fs.IntVar(&o.perClass, "per-class", 100, "conditional samples per digit in each row (unconditional rows draw 10× this)")
+	fs.BoolVar(&o.uncond, "uncond", true, "also sample with the null label, for each sampler and step count")
+	fs.IntVar(&o.batch, "batch", 50, "images per network call")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed")
+	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON here")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/eval [flags]\n\nScores a DDPM's samples with the MNIST classifier: accuracy, Fréchet distance and KID against the MNIST test set, for every sampler × steps × guidance asked for.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
+	}
+	if o.perClass < 2 || o.perClass > 10000 || o.batch < 1 || o.batch > 1000 {
+		return nil, fmt.Errorf("-per-class must be in 2..10000 and -batch in 1..1000")
+	}
+	o.samplers = strings.Split(samplers, ",")
+	for _, s := range strings.Split(steps, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("-steps %q: want comma-separated whole numbers", steps)
+		}
+		o.steps = append(o.steps, n)
+	}
+	for _, s := range strings.Split(guidance, ",") {
+		g, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || !(g >= 0 && g <= 100) {
+			return nil, fmt.Errorf("-guidance %q: want comma-separated numbers in 0..100", guidance)
+		}
+		o.guidance = append(o.guidance, g)
+	}
+	// Every sampler and step count must make a sampler before any work starts.
+	sched := ddpm.NewLinear(ddpm.DefaultT, 1e-4, 0.02)
+	for i, kind := range o.samplers {
+		o.samplers[i] = strings.TrimSpace(kind)
+		for _, n := range o.steps {
+			if _, err := ddpm.NewSampler(o.samplers[i], sched, n, o.eta); err != nil {
+				return nil, fmt.Errorf("-sampler %s -steps %d: %v", o.samplers[i], n, err)
+			}
+		}
+	}
+	return o, nil
+}
+
 func run(o *options) error {
 	start := time.Now()
-	if o.perClass < 2 || o.batch < 1 {
-		return fmt.Errorf("-per-class must be ≥ 2 and -batch ≥ 1")
-	}
-	var scales []float64
-	for _, s := range strings.Split(o.guidance, ",") {
-		g, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil || g < 0 {
-			return fmt.Errorf("-guidance %q: want comma-separated numbers ≥ 0", o.guidance)
-		}
-		scales = append(scales, g)
-	}
 	be := nn.CPU{}
 	m, meta, err := unet.Load(o.weights, be)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -134,90 +194,42 @@ func run(o *options) error {
 	if err != nil {
 		return err
 	}
-	res := &Result{Weights: o.weights, Step: meta[unet.MetaStep], Sampler: fmt.Sprintf("%s, %d steps, η=%g", o.sampler, len(mustTimesteps(o, sched)), o.eta),
-		ClassifierAccuracy: clfAcc, PerClass: o.perClass}
-	px := classifier.Size * classifier.Size
-	testFeat := clf.Features(test.Images, test.N)
 	n := 10 * o.perClass
-	// The floor: n training images against the test set.
-	res.FloorFD, err = classifier.FrechetDistance(features(clf, train.Images[:n*px], n, o.batch), n, testFeat, test.N, classifier.FeatureDim)
+	res := &Result{Weights: o.weights, Step: meta[unet.MetaStep], ClassifierAccuracy: clfAcc,
+		PerClass: o.perClass, Samples: n, Eta: o.eta}
+	ref, err := newReference(clf, test, o.batch)
 	if err != nil {
 		return err
 	}
-	// sample draws n images in batches; labels may be nil (unconditional model).
-	sample := func(labels []int, model ddpm.Denoiser, seed uint64) ([]float32, error) {
-		out := make([]float32, 0, n*px)
-		for lo := 0; lo < n; lo += o.batch {
-			hi := min(lo+o.batch, n)
-			s, err := ddpm.NewSampler(o.sampler, sched, o.steps, o.eta)
-			if err != nil {
-				return nil, err
-			}
-			var ls []int
-			if labels != nil {
-				ls = labels[lo:hi]
-			}
-			x, err := ddpm.Sample(model, s, hi-lo, px, ls, ddpm.NewRNGStream(seed, uint64(lo)))
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, x...)
-			fmt.Fprintf(os.Stderr, "\r  %d/%d samples", hi, n)
-		}
-		fmt.Fprintln(os.Stderr)
-		return out, nil
+	// The floor: n training images against the test set.
+	if res.Floor, err = ref.distance(ref.features(train.Images[:n*classifier.Size*classifier.Size], n)); err != nil {
+		return err
 	}
-	if m.Config.NumClasses > 0 {
-		labels := make([]int, n)
-		for i := range labels {
-			labels[i] = i % 10
-		}
-		for _, g := range scales {
-			fmt.Fprintf(os.Stderr, "conditional samples, guidance %g\n", g)
-			x, err := sample(labels, &ddpm.Guided{Model: m, Scale: g, NullLabel: m.Config.NullLabel()}, o.seed)
-			if err != nil {
-				return err
-			}
-			c := Conditional{Guidance: g, ClassAccuracy: make([]float64, 10)}
-			correct := 0
-			for i, p := range predict(clf, x, n, o.batch) {
-				if p == labels[i] {
-					c.ClassAccuracy[labels[i]]++
-					correct++
+	guided := func(g float64) ddpm.Denoiser {
+		return &ddpm.Guided{Model: m, Scale: g, NullLabel: m.Config.NullLabel()}
+	}
+	for _, kind := range o.samplers {
+		for _, steps := range o.steps {
+			if m.Config.NumClasses > 0 {
+				for _, g := range o.guidance {
+					row, err := conditionalRow(o, ref, guided(g), sched, kind, steps, g)
+					if err != nil {
+						return err
+					}
+					res.Rows = append(res.Rows, row)
 				}
 			}
-			for d := range c.ClassAccuracy {
-				c.ClassAccuracy[d] /= float64(o.perClass)
+			if o.uncond {
+				u, err := unconditionalRow(o, ref, m, sched, kind, steps)
+				if err != nil {
+					return err
+				}
+				res.Unconditional = append(res.Unconditional, u)
 			}
-			c.Accuracy = float64(correct) / float64(n)
-			if c.FD, err = classifier.FrechetDistance(features(clf, x, n, o.batch), n, testFeat, test.N, classifier.FeatureDim); err != nil {
-				return err
-			}
-			res.Conditional = append(res.Conditional, c)
 		}
 	}
-	// Unconditional samples: the null label (or an unconditional model).
-	fmt.Fprintln(os.Stderr, "unconditional samples")
-	var labels []int
-	if m.Config.NumClasses > 0 {
-		labels = make([]int, n)
-		for i := range labels {
-			labels[i] = m.Config.NullLabel()
-		}
-	}
-	x, err := sample(labels, m, o.seed+1)
-	if err != nil {
-		return err
-	}
-	h := &Histogram{Counts: make([]int, 10)}
-	for _, p := range predict(clf, x, n, o.batch) {
-		h.Counts[p]++
-	}
-	if h.FD, err = classifier.FrechetDistance(features(clf, x, n, o.batch), n, testFeat, test.N, classifier.FeatureDim); err != nil {
-		return err
-	}
-	res.Unconditional = h
 	res.Seconds = time.Since(start).Seconds()
+	res.PeakRSSMB = peakRSSMB()
 	printTable(os.Stdout, res)
 	if o.jsonOut != "" {
 		b, _ := json.MarshalIndent(res, "", "  ")
@@ -229,31 +241,125 @@ func run(o *options) error {
 	return nil
 }
 
-func mustTimesteps(o *options, s *ddpm.Schedule) []int {
-	smp, err := ddpm.NewSampler(o.sampler, s, o.steps, o.eta)
+func conditionalRow(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm.Schedule, kind string, steps int, g float64) (Row, error) {
+	start := time.Now()
+	n := 10 * o.perClass
+	labels := make([]int, n)
+	for i := range labels {
+		labels[i] = i % 10
+	}
+	fmt.Fprintf(os.Stderr, "%s, %d steps, guidance %g:\n", kind, steps, g)
+	preds, feats, steps, err := sampleAndJudge(o, ref, model, sched, kind, steps, labels, o.seed)
 	if err != nil {
-		return nil
+		return Row{}, err
 	}
-	return smp.Timesteps()
+	row := Row{Sampler: kind, Steps: steps, Guidance: g, ClassAccuracy: make([]float64, 10)}
+	correct := 0
+	for i, p := range preds {
+		if p == labels[i] {
+			row.ClassAccuracy[p]++
+			correct++
+		}
+	}
+	for d := range row.ClassAccuracy {
+		row.ClassAccuracy[d] /= float64(o.perClass)
+	}
+	row.Accuracy = float64(correct) / float64(n)
+	row.Distance, err = ref.distance(feats)
+	row.Seconds = time.Since(start).Seconds()
+	return row, err
 }
 
-func predict(c *classifier.Model, x []float32, n, batch int) []int {
-	var out []int
-	inBatches(x, n, batch, func(imgs []float32, k int) { out = append(out, c.Predict(imgs, k)...) })
-	return out
+func unconditionalRow(o *options, ref *reference, m *unet.Model, sched *ddpm.Schedule, kind string, steps int) (Uncond, error) {
+	start := time.Now()
+	var labels []int // nil for an unconditional model
+	if m.Config.NumClasses > 0 {
+		labels = make([]int, 10*o.perClass)
+		for i := range labels {
+			labels[i] = m.Config.NullLabel()
+		}
+	}
+	fmt.Fprintf(os.Stderr, "%s, %d steps, unconditional:\n", kind, steps)
+	preds, feats, steps, err := sampleAndJudge(o, ref, m, sched, kind, steps, labels, o.seed+1)
+	if err != nil {
+		return Uncond{}, err
+	}
+	u := Uncond{Sampler: kind, Steps: steps, Counts: make([]int, 10)}
+	for _, p := range preds {
+		u.Counts[p]++
+	}
+	u.Distance, err = ref.distance(feats)
+	u.Seconds = time.Since(start).Seconds()
+	return u, err
 }
 
-func features(c *classifier.Model, x []float32, n, batch int) []float32 {
-	var out []float32
-	inBatches(x, n, batch, func(imgs []float32, k int) { out = append(out, c.Features(imgs, k)...) })
-	return out
+// sampleAndJudge draws 10·perClass samples in batches (labels may be nil for
+// an unconditional model) and keeps only the classifier's verdict and
+// features of each, so memory does not grow with the count. It also returns
+// the number of steps the sampler takes.
+func sampleAndJudge(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm.Schedule, kind string, steps int, labels []int, seed uint64) ([]int, []float32, int, error) {
+	n, px := 10*o.perClass, classifier.Size*classifier.Size
+	var preds []int
+	var feats []float32
+	taken := 0
+	for lo := 0; lo < n; lo += o.batch {
+		hi := min(lo+o.batch, n)
+		s, err := ddpm.NewSampler(kind, sched, steps, o.eta)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		taken = len(s.Timesteps())
+		var ls []int
+		if labels != nil {
+			ls = labels[lo:hi]
+		}
+		x, err := ddpm.Sample(model, s, hi-lo, px, ls, ddpm.NewRNGStream(seed, uint64(lo)))
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		preds = append(preds, ref.clf.Predict(x, hi-lo)...)
+		feats = append(feats, ref.clf.Features(x, hi-lo)...)
+		fmt.Fprintf(os.Stderr, "\r  %d/%d samples", hi, n)
+	}
+	fmt.Fprintln(os.Stderr)
+	return preds, feats, taken, nil
 }
 
-// inBatches calls f on consecutive runs of at most batch of the n images in x.
-func inBatches(x []float32, n, batch int, f func(imgs []float32, k int)) {
+// reference holds the classifier and the MNIST test set's features.
+type reference struct {
+	clf   *classifier.Model
+	batch int
+	test  []float32
+	n     int
+	kid   *classifier.KIDReference
+}
+
+func newReference(clf *classifier.Model, test *mnist.Set, batch int) (*reference, error) {
+	r := &reference{clf: clf, batch: batch, n: test.N}
+	r.test = r.features(test.Images, test.N)
+	var err error
+	r.kid, err = classifier.NewKIDReference(r.test, r.n, classifier.FeatureDim)
+	return r, err
+}
+
+// features returns the classifier features of n images, in batches.
+func (r *reference) features(x []float32, n int) []float32 {
 	px := classifier.Size * classifier.Size
-	for lo := 0; lo < n; lo += batch {
-		hi := min(lo+batch, n)
-		f(x[lo*px:hi*px], hi-lo)
+	var out []float32
+	for lo := 0; lo < n; lo += r.batch {
+		hi := min(lo+r.batch, n)
+		out = append(out, r.clf.Features(x[lo*px:hi*px], hi-lo)...)
 	}
+	return out
+}
+
+// distance returns the Fréchet distance and KID of features to the test set.
+func (r *reference) distance(feats []float32) (Distance, error) {
+	n := len(feats) / classifier.FeatureDim
+	fd, err := classifier.FrechetDistance(feats, n, r.test, r.n, classifier.FeatureDim)
+	if err != nil {
+		return Distance{}, err
+	}
+	kid, se, err := r.kid.Distance(feats, n)
+	return Distance{FD: fd, KID: kid, KIDErr: se}, err
 }

@@ -6,37 +6,47 @@ import (
 	"strings"
 )
 
-// printTable writes the results as a Markdown table, ready for a model card.
+// printTable writes the results as Markdown tables, ready for a model card.
 func printTable(w io.Writer, r *Result) {
-	fmt.Fprintf(w, "weights %s (step %s), %s; classifier test accuracy %.2f%%; %d samples per digit\n\n",
-		r.Weights, r.Step, r.Sampler, 100*r.ClassifierAccuracy, r.PerClass)
-	if len(r.Conditional) > 0 {
-		fmt.Fprintf(w, "| guidance | accuracy | %s | FD vs test |\n", strings.Join(digits("acc %d"), " | "))
-		fmt.Fprintf(w, "|---|---|%s---|\n", strings.Repeat("---|", 10))
-		for _, c := range r.Conditional {
-			fmt.Fprintf(w, "| %g | %.1f%% |", c.Guidance, 100*c.Accuracy)
+	fmt.Fprintf(w, "weights %s (step %s); classifier test accuracy %.2f%%; %d samples a row (%d per digit)\n\n",
+		r.Weights, r.Step, 100*r.ClassifierAccuracy, r.Samples, r.PerClass)
+	if len(r.Rows) > 0 {
+		fmt.Fprintf(w, "| sampler | steps | guidance | accuracy | %s | FD | KID ×10³ | s |\n", strings.Join(digits("acc %d"), " | "))
+		fmt.Fprintf(w, "|---|---|---|---|%s---|---|---|\n", strings.Repeat("---|", 10))
+		for _, c := range r.Rows {
+			fmt.Fprintf(w, "| %s | %d | %g | %.1f%% |", c.Sampler, c.Steps, c.Guidance, 100*c.Accuracy)
 			for _, a := range c.ClassAccuracy {
 				fmt.Fprintf(w, " %.0f%% |", 100*a)
 			}
-			fmt.Fprintf(w, " %.2f |\n", c.FD)
+			fmt.Fprintf(w, " %.2f | %s | %.0f |\n", c.FD, kid(c.Distance), c.Seconds)
 		}
 		fmt.Fprintln(w)
 	}
-	if h := r.Unconditional; h != nil {
-		fmt.Fprintf(w, "| unconditional | %s | FD vs test |\n", strings.Join(digits("%d"), " | "))
-		fmt.Fprintf(w, "|---|%s---|\n", strings.Repeat("---|", 10))
-		fmt.Fprintf(w, "| class share |")
-		total := 0
-		for _, c := range h.Counts {
-			total += c
+	if len(r.Unconditional) > 0 {
+		fmt.Fprintf(w, "| unconditional | steps | %s | FD | KID ×10³ | s |\n", strings.Join(digits("%d"), " | "))
+		fmt.Fprintf(w, "|---|---|%s---|---|---|\n", strings.Repeat("---|", 10))
+		for _, h := range r.Unconditional {
+			fmt.Fprintf(w, "| %s | %d |", h.Sampler, h.Steps)
+			total := 0
+			for _, c := range h.Counts {
+				total += c
+			}
+			for _, c := range h.Counts {
+				fmt.Fprintf(w, " %.1f%% |", 100*float64(c)/float64(total))
+			}
+			fmt.Fprintf(w, " %.2f | %s | %.0f |\n", h.FD, kid(h.Distance), h.Seconds)
 		}
-		for _, c := range h.Counts {
-			fmt.Fprintf(w, " %.1f%% |", 100*float64(c)/float64(total))
-		}
-		fmt.Fprintf(w, " %.2f |\n\n", h.FD)
+		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "Fréchet distance floor (MNIST train vs test, same count): %.2f. Took %.0f s.\n", r.FloorFD, r.Seconds)
+	fmt.Fprintf(w, "Floor (%d MNIST training images vs the test set): FD %.2f, KID ×10³ %s. Took %.0f s", r.Samples, r.Floor.FD, kid(r.Floor), r.Seconds)
+	if r.PeakRSSMB > 0 {
+		fmt.Fprintf(w, ", peak memory %.0f MB", r.PeakRSSMB)
+	}
+	fmt.Fprintln(w, ".")
 }
+
+// kid formats KID ± its standard error, both ×10³.
+func kid(d Distance) string { return fmt.Sprintf("%.2f ± %.2f", 1e3*d.KID, 1e3*d.KIDErr) }
 
 func digits(format string) []string {
 	var s []string
