@@ -35,12 +35,17 @@ function num(name, def, lo, hi) {
 const models = { full: 'weights/mnist.safetensors', small: 'weights/mnist-small.safetensors' };
 const model = params.get('model') === 'full' ? 'full' : 'small';
 
+// The samplers of ddpm.NewSampler, and the page's default: chosen from the
+// steps-vs-quality table in weights/README.md.
+const samplers = ['dpmpp2m', 'dpmpp2m-sde', 'dpmpp3m', 'ddim', 'ddpm'];
+const defaults = { sampler: 'dpmpp2m', steps: 15 };
+
 const settings = {
   model,
   weights: params.get('weights') || models[model],
   digit: params.get('digit') || 'mix',          // 0..9, mix (0–9 in turn) or none
-  sampler: params.get('sampler') === 'ddpm' ? 'ddpm' : 'ddim',
-  steps: Math.round(num('steps', 50, 1, 1000)),
+  sampler: samplers.includes(params.get('sampler')) ? params.get('sampler') : defaults.sampler,
+  steps: Math.round(num('steps', defaults.steps, 1, 1000)),
   eta: num('eta', 0, 0, 1),
   guidance: num('guidance', 2, 0, 10),
   seed: Math.round(num('seed', Math.floor(Math.random() * 1e6), 0, 2 ** 31 - 1)),
@@ -234,14 +239,15 @@ function bindControls() {
   const read = () => {
     settings.digit = form.elements.digit.value;
     settings.sampler = form.elements.sampler.value;
-    settings.steps = Math.max(1, Math.min(state.T, parseInt(form.elements.steps.value, 10) || 50));
+    settings.steps = Math.max(1, Math.min(state.T, parseInt(form.elements.steps.value, 10) || defaults.steps));
     settings.eta = Math.max(0, Math.min(1, parseFloat(form.elements.eta.value) || 0));
     settings.guidance = Math.max(0, Math.min(10, parseFloat(form.elements.guidance.value) || 0));
     settings.seed = Math.max(0, parseInt(form.elements.seed.value, 10) || 0);
     settings.grid = Math.max(1, Math.min(8, parseInt(form.elements.grid.value, 10) || 4));
     settings.delay = Math.max(0, Math.min(2000, parseInt(form.elements.delay.value, 10) || 0));
     settings.showX0 = form.elements.x0.checked;
-    $('stepsRow').hidden = settings.sampler !== 'ddim';
+    $('stepsRow').hidden = settings.sampler === 'ddpm'; // DDPM takes all T steps
+    $('etaRow').hidden = settings.sampler !== 'ddim';
   };
   form.addEventListener('change', (e) => {
     if (e.target.name === 'model') { // other weights: reload the page with them

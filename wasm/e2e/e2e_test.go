@@ -135,13 +135,13 @@ func roughness(img image.Image, r image.Rectangle, step int) float64 {
 }
 
 // native computes the same samples with the library, as cmd/sample does.
-func native(t *testing.T, weights string, seed uint64, steps, n int, guidance float64) []float32 {
+func native(t *testing.T, weights, kind string, seed uint64, steps, n int, guidance float64) []float32 {
 	m, meta, err := unet.Load(filepath.Join(webDir, "weights", weights), nn.CPU{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s, _ := unet.ScheduleOf(meta)
-	sampler, err := ddpm.NewDDIM(s, steps, 0)
+	sampler, err := ddpm.NewSampler(kind, s, steps, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,23 +157,25 @@ func native(t *testing.T, weights string, seed uint64, steps, n int, guidance fl
 }
 
 // TestPageSamplesLikeNative samples on the page with each shipped network
-// (the small default and ?model=full) and checks the result against the
-// library's: frames advance, the canvas goes from noise to strokes, and the
-// numbers are the native ones.
+// (the full default and ?model=small) and two samplers, and checks the result
+// against the library's: frames advance while sampling and stop after it, the
+// canvas goes from noise to strokes, and the numbers are the native ones.
 func TestPageSamplesLikeNative(t *testing.T) {
-	for _, c := range []struct{ model, weights, mid, end string }{
-		{"small", "mnist-small.safetensors", "DDPM_SCREENSHOT_MID", "DDPM_SCREENSHOT_END"},
-		{"full", "mnist.safetensors", "", ""},
+	for _, c := range []struct{ model, weights, sampler, mid, end string }{
+		{"full", "mnist.safetensors", "dpmpp2m", "DDPM_SCREENSHOT_MID", "DDPM_SCREENSHOT_END"},
+		{"small", "mnist-small.safetensors", "ddim", "", ""},
 	} {
-		t.Run(c.model, func(t *testing.T) { pageSamplesLikeNative(t, c.model, c.weights, os.Getenv(c.mid), os.Getenv(c.end)) })
+		t.Run(c.model+"/"+c.sampler, func(t *testing.T) {
+			pageSamplesLikeNative(t, c.model, c.weights, c.sampler, os.Getenv(c.mid), os.Getenv(c.end))
+		})
 	}
 }
 
-func pageSamplesLikeNative(t *testing.T, model, weights, midPNG, endPNG string) {
+func pageSamplesLikeNative(t *testing.T, model, weights, sampler, midPNG, endPNG string) {
 	ctx := browser(t)
 	srv := server(t)
 	const seed, steps, grid = 7, 12, 4
-	url := fmt.Sprintf("%s/index.html?model=%s&seed=%d&sampler=ddim&steps=%d&grid=%d&guidance=2&digit=mix&workers=2&delay=60", srv.URL, model, seed, steps, grid)
+	url := fmt.Sprintf("%s/index.html?model=%s&seed=%d&sampler=%s&steps=%d&grid=%d&guidance=2&digit=mix&workers=2&delay=60", srv.URL, model, seed, sampler, steps, grid)
 	if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatal(err)
 	}
@@ -198,6 +200,12 @@ func pageSamplesLikeNative(t *testing.T, model, weights, midPNG, endPNG string) 
 	}
 	time.Sleep(300 * time.Millisecond) // let a frame show the final step
 	end := screenshot(t, ctx, endPNG)
+	// A finished page draws nothing more until something changes.
+	f3 := eval[float64](t, ctx, "window.ddpmFrames")
+	time.Sleep(time.Second)
+	if f4 := eval[float64](t, ctx, "window.ddpmFrames"); f4 != f3 {
+		t.Errorf("the finished page kept drawing: %v frames in 1 s", f4-f3)
+	}
 	// The grid starts right of the 250-px panel, 40 px down.
 	area := image.Rect(280, 50, 700, 450)
 	rm, re := roughness(mid, area, 3), roughness(end, area, 3)
@@ -209,7 +217,7 @@ func pageSamplesLikeNative(t *testing.T, model, weights, midPNG, endPNG string) 
 		t.Error("the workers did not run the WebAssembly SIMD kernels")
 	}
 	got := eval[[]float64](t, ctx, "window.ddpmResult")
-	want := native(t, weights, seed, steps, grid*grid, 2)
+	want := native(t, weights, sampler, seed, steps, grid*grid, 2)
 	if len(got) != len(want) {
 		t.Fatalf("page returned %d values, want %d", len(got), len(want))
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +17,10 @@ import (
 
 // BenchmarkPage measures the page in headless Chromium and prints the
 // numbers the README quotes: download sizes, time to the first drawn frame,
-// time per denoising step for 1, 4 and 16 digits, and frames per second while
-// sampling (go test ./wasm/e2e -run X -bench Page -benchtime 1x; one row:
-// -bench 'Page/small/digits=16/workers=2/guidance=2/simd=true/x0=false').
+// time per denoising step for 1, 4 and 16 digits, frames per second while
+// sampling, and the CPU time all Chromium processes take in the 10 s after
+// sampling ends (go test ./wasm/e2e -run X -bench Page -benchtime 1x; one
+// row: -bench 'Page/full/digits=16/workers=2/guidance=2/simd=true/x0=false/dpmpp2m-12').
 func BenchmarkPage(t *testing.B) {
 	files := []string{"index.html", "app.js", "style.css", "wasm_exec.js", "worker.js", "main.wasm", "worker.wasm",
 		"weights/mnist-small.safetensors", "weights/mnist.safetensors"}
@@ -38,34 +40,43 @@ func BenchmarkPage(t *testing.B) {
 
 	ctx := browser(t)
 	srv := server(t)
-	fmt.Fprintf(&sb, "\n| model | digits | workers | guidance | SIMD | steps | ms per step | sampling time | fps while sampling | first frame after load |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&sb, "\n| model | digits | workers | guidance | SIMD | sampler | steps | ms per step | sampling time | fps while sampling | first frame after load | CPU s in 10 s after done |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	type run struct {
 		model         string
 		grid, workers int
 		guidance      float64
 		simd          bool
 		x0            bool // x̂₀ drawn beside xₜ
+		sampler       string
+		steps         int
 	}
 	var runs []run
+	// The page's default (no URL parameters but the model's) and its neighbours.
+	for _, model := range []string{"full", "small"} {
+		for _, steps := range []int{10, 12, 15} {
+			runs = append(runs, run{model, 4, 2, 2, true, false, "dpmpp2m", steps})
+		}
+	}
 	for _, model := range []string{"small", "full"} {
 		for _, grid := range []int{1, 2, 4} {
 			for _, workers := range []int{1, 2} {
 				if grid > 1 || workers == 1 {
-					runs = append(runs, run{model, grid, workers, 2, true, false})
+					runs = append(runs, run{model, grid, workers, 2, true, false, "ddim", 50})
 				}
 			}
 		}
 	}
 	runs = append(runs,
-		run{"small", 4, 2, 2, true, true},                                     // both grids drawn
-		run{"small", 4, 2, 1, true, false}, run{"full", 4, 2, 1, true, false}, // guidance 1: one network pass per step instead of two
-		run{"small", 4, 2, 2, false, false}, run{"full", 4, 2, 2, false, false}) // plain Go kernels, for comparison
+		run{"small", 4, 2, 2, true, true, "ddim", 50},                                                 // both grids drawn
+		run{"small", 4, 2, 1, true, false, "ddim", 50}, run{"full", 4, 2, 1, true, false, "ddim", 50}, // guidance 1: one network pass per step instead of two
+		run{"small", 4, 2, 2, false, false, "ddim", 50}, run{"full", 4, 2, 2, false, false, "ddim", 50}) // plain Go kernels, for comparison
+	browserPID := chromedp.FromContext(ctx).Browser.Process().Pid
 	for _, r := range runs {
 		grid, workers := r.grid, r.workers
-		name := fmt.Sprintf("%s/digits=%d/workers=%d/guidance=%g/simd=%v/x0=%v", r.model, grid*grid, workers, r.guidance, r.simd, r.x0)
+		name := fmt.Sprintf("%s/digits=%d/workers=%d/guidance=%g/simd=%v/x0=%v/%s-%d", r.model, grid*grid, workers, r.guidance, r.simd, r.x0, r.sampler, r.steps)
 		t.Run(name, func(t *testing.B) {
 			bit := map[bool]string{true: "1", false: "0"}
-			url := fmt.Sprintf("%s/index.html?model=%s&seed=3&sampler=ddim&steps=50&grid=%d&guidance=%g&workers=%d&simd=%s&x0=%s", srv.URL, r.model, grid, r.guidance, workers, bit[r.simd], bit[r.x0])
+			url := fmt.Sprintf("%s/index.html?model=%s&seed=3&sampler=%s&steps=%d&grid=%d&guidance=%g&workers=%d&simd=%s&x0=%s", srv.URL, r.model, r.sampler, r.steps, grid, r.guidance, workers, bit[r.simd], bit[r.x0])
 			if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
 				t.Fatal(err)
 			}
@@ -86,14 +97,60 @@ func BenchmarkPage(t *testing.B) {
 			}
 			tm := eval[map[string]float64](t, ctx, "window.ddpmTimes")
 			total := tm["done"] - tm["start"]
+			// What a finished page costs: CPU time of every Chromium process
+			// over the 10 s after the last step (after 1 s for it to be drawn).
+			time.Sleep(time.Second)
+			c0 := treeCPU(browserPID)
+			time.Sleep(10 * time.Second)
+			idle := treeCPU(browserPID) - c0
 			label := r.model
 			if r.x0 {
 				label += ", x̂₀ beside xₜ"
 			}
-			fmt.Fprintf(&sb, "| %s | %d | %d | %g | %s | 50 | %.0f | %.2f s | %.0f | %.0f ms |\n", label, grid*grid, workers, r.guidance, map[bool]string{true: "on", false: "off"}[r.simd], total/50, total/1000, fps, tm["firstFrame"])
+			fmt.Fprintf(&sb, "| %s | %d | %d | %g | %s | %s | %d | %.0f | %.2f s | %.0f | %.0f ms | %.2f |\n", label, grid*grid, workers, r.guidance, map[bool]string{true: "on", false: "off"}[r.simd],
+				r.sampler, r.steps, total/float64(r.steps), total/1000, fps, tm["firstFrame"], idle.Seconds())
 		})
 	}
 	fmt.Println(sb.String()) // b.Log would cut the tables short
+}
+
+// treeCPU returns the user and system CPU time of process pid and all its
+// descendants, from Linux's /proc (0 elsewhere).
+func treeCPU(pid int) time.Duration {
+	children := map[int][]int{}
+	ticks := map[int]int64{}
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		p, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the command name, which is in parentheses and may hold spaces:
+		// state ppid … utime (14th field of the line) stime (15th).
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		children[ppid] = append(children[ppid], p)
+		ticks[p] = ut + st
+	}
+	var sum int64
+	var walk func(int)
+	walk = func(p int) {
+		sum += ticks[p]
+		for _, c := range children[p] {
+			walk(c)
+		}
+	}
+	walk(pid)
+	return time.Duration(sum) * time.Second / 100 // USER_HZ is 100 on Linux
 }
 
 func gzipSize(b []byte) int {
