@@ -17,6 +17,10 @@ type Schedule struct {
 // DefaultT is the number of diffusion steps used by the paper and the tutorial.
 const DefaultT = 1000
 
+// MaxT bounds T: finer schedules than this gain nothing, and each step costs
+// three float64 table entries.
+const MaxT = 100000
+
 // NewLinear returns the linear schedule of Ho et al.: β evenly spaced from
 // beta0 to beta1 over T steps (1e-4, 0.02, 1000 in the paper).
 func NewLinear(T int, beta0, beta1 float64) *Schedule {
@@ -49,8 +53,8 @@ func NewCosine(T int) *Schedule {
 // NewSchedule returns the schedule with the given name ("linear" or "cosine")
 // and the paper's parameters.
 func NewSchedule(kind string, T int) (*Schedule, error) {
-	if T < 1 {
-		return nil, fmt.Errorf("ddpm: schedule needs T ≥ 1, got %d", T)
+	if T < 1 || T > MaxT {
+		return nil, fmt.Errorf("ddpm: schedule T %d is outside 1..%d", T, MaxT)
 	}
 	switch kind {
 	case "linear", "":

@@ -14,10 +14,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
+
+	"github.com/ddpm-go/ddpm/ddpm"
 )
 
 func main() {
@@ -37,8 +40,15 @@ func main() {
 	stop := make(chan os.Signal, 1)
 	go func() {
 		stop <- <-sig
+		fmt.Fprintln(os.Stderr, "\ntrain: interrupted: writing a checkpoint after this step (Ctrl-C again to exit at once)")
 		<-sig
-		fmt.Fprintln(os.Stderr, "\ntrain: interrupted twice: exiting now; the last checkpoint is intact")
+		// Files are renamed into place whole, so what is on disk is intact.
+		ckpt := runPaths{dir: o.out}.checkpoint()
+		if _, err := os.Stat(ckpt); err == nil {
+			fmt.Fprintf(os.Stderr, "\ntrain: interrupted twice: exiting now; the last checkpoint written, %s, is intact\n", ckpt)
+		} else {
+			fmt.Fprintln(os.Stderr, "\ntrain: interrupted twice: exiting now; no checkpoint was written yet")
+		}
 		os.Exit(130)
 	}()
 	if err := run(o, stop); err != nil {
@@ -50,8 +60,8 @@ func main() {
 type options struct {
 	steps, epochs, batch, channels   int
 	groups                           int
-	lr, ema, pUncond                 float64
-	cond, resume, tf32               bool
+	lr, ema, pUncond, maxMemoryGB    float64
+	cond, resume, tf32, totalSet     bool
 	schedule, backend, out, data     string
 	seed                             uint64
 	sampleEvery, checkpointEvery     int
@@ -82,6 +92,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.checkpointEvery, "checkpoint-every", 500, "steps between checkpoints")
 	fs.IntVar(&o.evalEvery, "eval-every", 0, "steps between test-loss evaluations (0: once per epoch)")
 	fs.IntVar(&o.testImages, "test-images", 2000, "MNIST test images in the test loss")
+	fs.Float64Var(&o.maxMemoryGB, "max-memory", 4, "refuse to start a network and batch estimated to need more than this many GB")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: go run ./ddpm/train [flags]\n\nTrains the DDPM U-Net on MNIST and writes checkpoints, EMA weights, sample grids and a loss plot into -out.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -92,13 +103,21 @@ func parseFlags(args []string) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
 	}
+	fs.Visit(func(f *flag.Flag) { o.totalSet = o.totalSet || f.Name == "steps" || f.Name == "epochs" })
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
 	case o.batch < 1:
 		return nil, fmt.Errorf("-batch must be ≥ 1")
 	case o.steps < 0 || o.epochs < 0 || (o.steps == 0 && o.epochs == 0):
 		return nil, fmt.Errorf("-steps or -epochs must be positive")
-	case !(o.lr > 0):
-		return nil, fmt.Errorf("-lr must be > 0")
+	case !(o.lr > 0) || !finite(o.lr) || o.lr > 1:
+		return nil, fmt.Errorf("-lr %v: want a learning rate in (0, 1]", o.lr)
+	case o.timeSteps < 1 || o.timeSteps > ddpm.MaxT:
+		return nil, fmt.Errorf("-T %d is outside 1..%d", o.timeSteps, ddpm.MaxT)
+	case o.batch > 4096:
+		return nil, fmt.Errorf("-batch %d is over 4096", o.batch)
+	case !(o.maxMemoryGB > 0) || !finite(o.maxMemoryGB):
+		return nil, fmt.Errorf("-max-memory must be a positive number of GB")
 	case o.ema < 0 || o.ema >= 1:
 		return nil, fmt.Errorf("-ema must be in [0, 1)")
 	case o.pUncond < 0 || o.pUncond > 1:

@@ -2,12 +2,19 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ddpm-go/ddpm/ddpm/nn"
 	"github.com/ddpm-go/ddpm/ddpm/nn/cuda"
+	"github.com/ddpm-go/ddpm/ddpm/safetensors"
+	"github.com/ddpm-go/ddpm/ddpm/unet"
 )
 
 func TestParseFlagsRejects(t *testing.T) {
@@ -97,4 +104,162 @@ func TestBackendSelection(t *testing.T) {
 		t.Errorf("cuda without a GPU: error %v, want one line starting \"-backend cuda: cuda: \"", err)
 	}
 	t.Logf("auto: %s", strings.TrimSpace(line))
+}
+
+func TestParseFlagsRanges(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-lr", "Inf"}, "-lr +Inf"},
+		{[]string{"-lr", "NaN"}, "-lr NaN"},
+		{[]string{"-T", "1000000000"}, "-T 1000000000 is outside 1..100000"},
+		{[]string{"-max-memory", "0"}, "-max-memory"},
+		{[]string{"-batch", "100000"}, "-batch 100000"},
+	} {
+		_, err := parseFlags(tc.args)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one mentioning %q", tc.args, err, tc.want)
+		}
+	}
+	if o, _ := parseFlags([]string{"-resume"}); o.totalSet {
+		t.Error("-resume alone counts as setting the run's length")
+	}
+	if o, _ := parseFlags([]string{"-steps", "9"}); !o.totalSet {
+		t.Error("-steps does not count as setting the run's length")
+	}
+}
+
+// tinyRun returns flags for a fast run of the small network in dir.
+func tinyRun(t *testing.T, dir string, extra ...string) *options {
+	t.Helper()
+	o, err := parseFlags(append([]string{"-out", dir, "-channels", "4", "-groups", "2", "-batch", "4",
+		"-test-images", "8", "-sample-every", "0", "-checkpoint-every", "2", "-backend", "cpu"}, extra...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// A killed run leaves temp files and log lines past its checkpoint; a
+// resumed run removes the first, drops the second, keeps its length and
+// writes weights of the checkpoint's step.
+func TestResumeCleansUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny network")
+	}
+	dir := t.TempDir()
+	p := runPaths{dir: dir}
+	if err := run(tinyRun(t, dir, "-steps", "3"), nil); err != nil {
+		t.Fatal(err)
+	}
+	// What a kill -9 at step 5 after a checkpoint at step 3 leaves behind.
+	stale := filepath.Join(dir, ".checkpoint.safetensors.tmp123")
+	os.WriteFile(stale, []byte("half"), 0o644)
+	logf, _ := os.OpenFile(p.log(), os.O_APPEND|os.O_WRONLY, 0)
+	fmt.Fprintln(logf, `{"step":4,"train_loss":1}`)
+	fmt.Fprint(logf, `{"step":5,"tra`)
+	logf.Close()
+	if err := run(tinyRun(t, dir, "-resume"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Error("the stale temp file is still there")
+	}
+	ck, err := safetensors.ReadFile(p.checkpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := safetensors.ReadFile(p.weights())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Metadata[unet.MetaStep] != "3" || w.Metadata[unet.MetaStep] != "3" {
+		t.Errorf("after resuming a finished 3-step run: checkpoint at step %s, weights at %s", ck.Metadata[unet.MetaStep], w.Metadata[unet.MetaStep])
+	}
+	if err := run(tinyRun(t, dir, "-resume", "-steps", "6"), nil); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p.log())
+	var steps []int
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var e logEntry
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		steps = append(steps, e.Step)
+	}
+	if fmt.Sprint(steps) != "[3 6]" {
+		t.Errorf("log steps %v, want [3 6] (test loss at each run's end, nothing twice)", steps)
+	}
+}
+
+// A run whose loss blows up at once says that no checkpoint exists.
+func TestDivergedRunSaysNoCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny network")
+	}
+	dir := t.TempDir()
+	o := tinyRun(t, dir, "-steps", "5", "-checkpoint-every", "100")
+	o.lr = 1e30 // past -lr's range: the weights overflow on the first step
+	err := run(o, nil)
+	if err == nil || !strings.Contains(err.Error(), "no checkpoint was written yet") {
+		t.Fatalf("error %v, want one saying no checkpoint was written", err)
+	}
+	if _, err := os.Stat(runPaths{dir: dir}.checkpoint()); err == nil {
+		t.Error("a checkpoint exists after all")
+	}
+}
+
+// Two Ctrl-C in quick succession exit at once, and what the trainer says
+// about the checkpoint matches the run folder: "intact" only when one exists.
+func TestDoubleInterruptTellsTheTruth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the trainer")
+	}
+	bin := filepath.Join(t.TempDir(), "train")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, every := range []string{"100000", "1"} {
+		dir := t.TempDir()
+		cmd := exec.Command(bin, "-out", dir, "-channels", "4", "-groups", "2", "-batch", "4", "-steps", "100000",
+			"-sample-every", "0", "-checkpoint-every", every, "-backend", "cpu")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait until it trains (the log gets its first line at step 50).
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			if b, _ := os.ReadFile(filepath.Join(dir, "log.jsonl")); len(b) > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("no training after 60 s:\n%s", stderr.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cmd.Process.Signal(os.Interrupt)
+		time.Sleep(time.Millisecond)
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+		_, statErr := os.Stat(runPaths{dir: dir}.checkpoint())
+		msg := stderr.String()
+		t.Logf("-checkpoint-every %s: %q", every, msg[strings.LastIndex(msg, "train:"):])
+		switch {
+		case strings.Contains(msg, "is intact") && statErr != nil:
+			t.Errorf("-checkpoint-every %s: says a checkpoint is intact, but there is none", every)
+		case strings.Contains(msg, "no checkpoint was written yet") && statErr == nil:
+			t.Errorf("-checkpoint-every %s: says there is no checkpoint, but there is one", every)
+		case !strings.Contains(msg, "interrupted twice") && (!strings.Contains(msg, "checkpoint written to") || statErr != nil):
+			// The first Ctrl-C's checkpoint may be written before the second arrives.
+			t.Errorf("-checkpoint-every %s: neither exited at the second interrupt nor wrote a checkpoint:\n%s", every, msg)
+		}
+		if every == "1" && statErr != nil {
+			t.Error("no checkpoint after 50 steps with -checkpoint-every 1")
+		}
+	}
 }

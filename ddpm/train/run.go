@@ -1,12 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,7 +21,6 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/safetensors"
 	"github.com/ddpm-go/ddpm/ddpm/training"
 	"github.com/ddpm-go/ddpm/ddpm/unet"
-	"github.com/schollz/progressbar/v3"
 )
 
 // logEntry is one line of log.jsonl.
@@ -60,10 +59,6 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Join(o.out, "samples"), 0o755); err != nil {
-		return fmt.Errorf("cannot create the run folder: %v", err)
-	}
-	paths := runPaths{dir: o.out}
 	be, backendName, err := openBackend(o, os.Stderr)
 	if err != nil {
 		return err
@@ -71,10 +66,17 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 	if g, ok := be.(*cuda.GPU); ok {
 		defer g.Close()
 	}
-	tr, elapsed, err := setup(o, paths, be)
+	paths := runPaths{dir: o.out}
+	tr, meta, err := setup(o, paths, be)
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(filepath.Join(o.out, "samples"), 0o755); err != nil {
+		return fmt.Errorf("cannot create the run folder: %v", err)
+	}
+	paths.removeStaleTemps()
+	haveCheckpoint := o.resume
+	elapsed, _ := strconv.ParseFloat(meta["elapsed_s"], 64)
 	var engine training.Engine
 	if o.backend == "gorgonia" {
 		e, err := training.NewGorgoniaEngine(tr, o.batch)
@@ -91,6 +93,12 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 	if total == 0 {
 		total = o.epochs * r.StepsPerEpoch()
 	}
+	if o.resume && !o.totalSet {
+		// A resumed run keeps the length it was started with.
+		if n, err := strconv.Atoi(meta[metaTotal]); err == nil && n > 0 {
+			total = n
+		}
+	}
 	evalEvery := o.evalEvery
 	if evalEvery == 0 {
 		evalEvery = r.StepsPerEpoch()
@@ -104,6 +112,13 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 	if tr.Step > 0 {
 		fmt.Fprintf(os.Stderr, "resuming at step %d of %d\n", tr.Step, total)
 	}
+	if o.resume {
+		// A kill after the last checkpoint leaves log lines and weights of
+		// later steps: drop the lines, and write the checkpoint's weights.
+		if err := truncateLog(paths.log(), tr.Step); err != nil {
+			return err
+		}
+	}
 
 	logf, err := os.OpenFile(paths.log(), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -116,42 +131,46 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 		return err
 	}
 
-	bar := progressbar.NewOptions(total,
-		progressbar.OptionSetWriter(os.Stderr),
-		progressbar.OptionSetDescription("train"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("step"),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionThrottle(250*time.Millisecond),
-		progressbar.OptionFullWidth(),
-	)
-	bar.Set(tr.Step)
-	say := func(format string, args ...any) {
-		bar.Clear()
-		fmt.Fprintf(os.Stderr, format+"\n", args...)
-	}
+	bar := newProgress(os.Stderr, tr.Step, total)
+	say := bar.say
 
 	start := time.Now()
 	lastCheckpoint := tr.Step
 	elapsedNow := func() float64 { return elapsed + time.Since(start).Seconds() }
-	save := func() error {
-		if err := r.Engine.Sync(); err != nil {
-			return err
-		}
-		meta := map[string]string{"seed": strconv.FormatUint(o.seed, 10), "batch": strconv.Itoa(o.batch),
-			"elapsed_s": fmt.Sprintf("%.0f", elapsedNow()), "backend": backendName}
-		if err := tr.SaveCheckpoint(paths.checkpoint(), meta); err != nil {
-			return fmt.Errorf("writing the checkpoint (the previous one is intact): %v", err)
-		}
+	saveWeights := func() error {
 		wmeta := map[string]string{unet.MetaStep: strconv.Itoa(tr.Step), unet.MetaSchedule: tr.Schedule.Kind,
 			unet.MetaTimesteps: strconv.Itoa(tr.Schedule.T()), "dataset": "mnist", "weights": "ema",
 			"elapsed_s": fmt.Sprintf("%.0f", elapsedNow())}
 		if err := tr.Model.Save(paths.weights(), tr.EMA, safetensors.F32, wmeta); err != nil {
 			return fmt.Errorf("writing the weights: %v", err)
 		}
-		lastCheckpoint = tr.Step
+		return nil
+	}
+	save := func() error {
+		if err := r.Engine.Sync(); err != nil {
+			return err
+		}
+		meta := map[string]string{"seed": strconv.FormatUint(o.seed, 10), "batch": strconv.Itoa(o.batch),
+			"elapsed_s": fmt.Sprintf("%.0f", elapsedNow()), "backend": backendName, metaTotal: strconv.Itoa(total)}
+		if err := tr.SaveCheckpoint(paths.checkpoint(), meta); err != nil {
+			return fmt.Errorf("writing the checkpoint (the previous one is intact): %v", err)
+		}
+		lastCheckpoint, haveCheckpoint = tr.Step, true
+		if err := saveWeights(); err != nil {
+			return err
+		}
 		return plotLoss(paths.log(), paths.lossPlot())
+	}
+	if o.resume {
+		if err := saveWeights(); err != nil {
+			return err
+		}
+	}
+	kept := func() string {
+		if !haveCheckpoint {
+			return "no checkpoint was written yet"
+		}
+		return fmt.Sprintf("the last good checkpoint (step %d) is kept in %s", lastCheckpoint, paths.checkpoint())
 	}
 	grid := func() error {
 		m, err := r.EMAModel()
@@ -168,7 +187,6 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 
 	var windowSum float64
 	var windowN int
-	smooth := math.NaN()
 	for tr.Step < total {
 		select {
 		case <-stop:
@@ -182,16 +200,12 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 		}
 		loss, err := r.Step()
 		if err != nil {
-			return fmt.Errorf("%v; stopped. The last good checkpoint (step %d) is kept in %s", err, lastCheckpoint, paths.checkpoint())
+			return fmt.Errorf("%v; stopped: %s", err, kept())
 		}
-		if math.IsNaN(smooth) {
-			smooth = loss
-		}
-		smooth = 0.98*smooth + 0.02*loss
 		windowSum += loss
 		windowN++
-		bar.Describe(fmt.Sprintf("epoch %d loss %.4f", r.Epoch()+1, smooth))
-		bar.Set(tr.Step)
+		// The loss shown is the mean since the last log line: what log.jsonl records.
+		bar.update(tr.Step, r.Epoch()+1, windowSum/float64(windowN))
 		step := tr.Step
 		entry := logEntry{Step: step, Epoch: float64(step) / float64(r.StepsPerEpoch()), ElapsedS: elapsedNow(), Time: time.Now().UTC().Format(time.RFC3339)}
 		if step%evalEvery == 0 || step == total {
@@ -200,7 +214,7 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 				return err
 			}
 			entry.TestLoss = &tl
-			say("step %d (epoch %.3f): train loss %.4f, test loss %.4f", step, entry.Epoch, smooth, tl)
+			say("step %d (epoch %.3f): train loss %.4f, test loss %.4f", step, entry.Epoch, windowSum/float64(windowN), tl)
 		}
 		if step%logEvery == 0 || entry.TestLoss != nil {
 			entry.TrainLoss = windowSum / float64(windowN)
@@ -220,11 +234,11 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 			}
 		}
 	}
-	bar.Finish()
 	if err := save(); err != nil {
 		return err
 	}
 	if o.sampleEvery == 0 || tr.Step%o.sampleEvery != 0 {
+		say("sampling the final grid of 64 digits from the EMA weights")
 		if err := grid(); err != nil {
 			return err
 		}
@@ -240,12 +254,51 @@ func (p runPaths) weights() string    { return filepath.Join(p.dir, "weights.saf
 func (p runPaths) log() string        { return filepath.Join(p.dir, "log.jsonl") }
 func (p runPaths) lossPlot() string   { return filepath.Join(p.dir, "loss.png") }
 
-// setup starts a new run or resumes the one in the run folder, refusing to
-// overwrite a checkpoint or to mix configurations.
-func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, float64, error) {
+// metaTotal is the checkpoint metadata key of the run's length in steps.
+const metaTotal = "total_steps"
+
+// removeStaleTemps deletes the temporary files a killed run left behind
+// (files are written to .NAME.tmp* and renamed into place).
+func (p runPaths) removeStaleTemps() {
+	for _, f := range []string{p.checkpoint(), p.weights(), p.lossPlot()} {
+		stale, _ := filepath.Glob(filepath.Join(p.dir, "."+filepath.Base(f)+".tmp*"))
+		for _, s := range stale {
+			os.Remove(s)
+		}
+	}
+}
+
+// truncateLog drops the log lines of steps after step (written after the
+// checkpoint a resumed run starts from, which it is about to log again).
+func truncateLog(path string, step int) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var keep []byte
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		var e logEntry
+		if json.Unmarshal(line, &e) != nil || e.Step > step {
+			continue // a line cut short by a kill, or one to be written again
+		}
+		keep = append(keep, line...)
+	}
+	if len(keep) == len(b) {
+		return nil
+	}
+	return safetensors.AtomicWrite(path, keep)
+}
+
+// setup starts a new run or resumes the one in the run folder (returning the
+// checkpoint's metadata), refusing to overwrite a checkpoint or to mix
+// configurations.
+func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]string, error) {
 	sched, err := ddpm.NewSchedule(o.schedule, o.timeSteps)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	cfg := unet.DefaultConfig()
 	cfg.Channels = o.channels
@@ -259,39 +312,44 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, float64, error
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if o.resume {
-			return nil, 0, fmt.Errorf("-resume: no checkpoint in %s", p.dir)
+			return nil, nil, fmt.Errorf("-resume: no checkpoint in %s", p.dir)
+		}
+		if err := cfg.Validate(); err != nil {
+			return nil, nil, err
+		}
+		if err := cfg.CheckMemory(o.batch, true, int64(o.maxMemoryGB*1e9)); err != nil {
+			return nil, nil, fmt.Errorf("%v; raise -max-memory to train it anyway", err)
 		}
 		m, err := unet.New(cfg, be, o.seed)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
-		return unet.NewTrainer(m, sched, tc), 0, nil
+		return unet.NewTrainer(m, sched, tc), map[string]string{}, nil
 	case err != nil:
-		return nil, 0, err
+		return nil, nil, err
 	case !o.resume:
-		return nil, 0, fmt.Errorf("%s already holds a checkpoint; pass -resume to continue it, or choose another -out", p.dir)
+		return nil, nil, fmt.Errorf("%s already holds a checkpoint; pass -resume to continue it, or choose another -out", p.dir)
 	}
 	tr, meta, err := unet.LoadCheckpoint(p.checkpoint(), be)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	if got := tr.Model.Config.String(); got != cfg.String() {
-		return nil, 0, fmt.Errorf("the checkpoint in %s is for the model %s, the flags ask for %s; use the same -channels/-cond or another -out", p.dir, got, cfg)
+		return nil, nil, fmt.Errorf("the checkpoint in %s is for the model %s, the flags ask for %s; use the same -channels/-cond or another -out", p.dir, got, cfg)
 	}
 	if tr.Schedule.Kind != sched.Kind || tr.Schedule.T() != sched.T() {
-		return nil, 0, fmt.Errorf("the checkpoint in %s uses the %s schedule with T=%d, the flags ask for %s with T=%d", p.dir, tr.Schedule.Kind, tr.Schedule.T(), sched.Kind, sched.T())
+		return nil, nil, fmt.Errorf("the checkpoint in %s uses the %s schedule with T=%d, the flags ask for %s with T=%d", p.dir, tr.Schedule.Kind, tr.Schedule.T(), sched.Kind, sched.T())
 	}
 	if meta["seed"] != strconv.FormatUint(o.seed, 10) || meta["batch"] != strconv.Itoa(o.batch) {
-		return nil, 0, fmt.Errorf("the checkpoint in %s was trained with -seed %s -batch %s; resume with the same values", p.dir, meta["seed"], meta["batch"])
+		return nil, nil, fmt.Errorf("the checkpoint in %s was trained with -seed %s -batch %s; resume with the same values", p.dir, meta["seed"], meta["batch"])
 	}
 	tr.Config = tc
-	elapsed, _ := strconv.ParseFloat(meta["elapsed_s"], 64)
-	return tr, elapsed, nil
+	return tr, meta, nil
 }
 
 // sampleGrid writes an 8×8 grid of samples of the digits 0–9 in turn (or
-// unconditional ones), 50 DDIM steps, guidance 2, a fixed seed so grids of
-// different steps compare.
+// unconditional ones), 15 DPM-Solver++ 2M steps, guidance 2, a fixed seed so
+// grids of different steps compare.
 func sampleGrid(m *unet.Model, s *ddpm.Schedule, path string) error {
 	const n = 64
 	var labels []int
@@ -303,7 +361,7 @@ func sampleGrid(m *unet.Model, s *ddpm.Schedule, path string) error {
 		}
 		model = &ddpm.Guided{Model: m, Scale: 2, NullLabel: m.Config.NullLabel()}
 	}
-	sampler, err := ddpm.NewDDIM(s, 50, 0)
+	sampler, err := ddpm.NewSampler("dpmpp2m", s, 15, 0)
 	if err != nil {
 		return err
 	}

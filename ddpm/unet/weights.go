@@ -61,6 +61,12 @@ func FromFile(f *safetensors.File, be nn.Backend) (*Model, error) {
 	if err := d.Decode(&cfg); err != nil {
 		return nil, fmt.Errorf("weights: bad config in metadata: %v", err)
 	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
+	if err := cfg.CheckMemory(1, false, DefaultMemoryLimit); err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
 	m, err := New(cfg, be, 0)
 	if err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
@@ -131,8 +137,8 @@ func ScheduleOf(meta map[string]string) (*ddpm.Schedule, error) {
 	}
 	if v, ok := meta[MetaTimesteps]; ok {
 		n, err := strconv.Atoi(v)
-		if err != nil {
-			return nil, fmt.Errorf("weights: bad %s %q", MetaTimesteps, v)
+		if err != nil || n < 1 || n > ddpm.MaxT {
+			return nil, fmt.Errorf("weights: %s %q is not a whole number in 1..%d", MetaTimesteps, v, ddpm.MaxT)
 		}
 		T = n
 	}

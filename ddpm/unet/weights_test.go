@@ -72,3 +72,51 @@ func TestLoadRejectsMismatch(t *testing.T) {
 		}
 	}
 }
+
+// Hostile configs are refused with the field, its value and its range, before
+// anything is allocated (each of these once panicked or ran out of memory).
+func TestConfigRanges(t *testing.T) {
+	mults := make([]int, 100)
+	for i := range mults {
+		mults[i] = 1
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(c *Config)
+		want string
+	}{
+		{"100 levels", func(c *Config) { c.Mults = mults }, "number of channel_mults 100 is outside 1..6"},
+		{"4096 channels", func(c *Config) { c.Channels = 4096 }, "channels 4096 is outside 1..256"},
+		{"image 4096", func(c *Config) { c.ImageSize = 4096 }, "image_size 4096 is outside 1..256"},
+		{"a million classes", func(c *Config) { c.NumClasses = 1e6 }, "num_classes 1000000 is outside 0..1000"},
+		{"no levels", func(c *Config) { c.Mults = nil }, "number of channel_mults 0"},
+		{"odd size", func(c *Config) { c.ImageSize = 30 }, "multiple of 4"},
+		{"huge mult", func(c *Config) { c.Mults = []int{1, 64} }, "channel mult 64"},
+	} {
+		c := DefaultConfig()
+		tc.edit(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)
+		}
+	}
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Errorf("default config: %v", err)
+	}
+	// Within every range, but too big for the memory limit.
+	big := Config{ImageSize: 256, InChannels: 4, Channels: 256, Mults: []int{1, 2, 4, 8}, NumResBlocks: 8, Groups: 8}
+	if err := big.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := big.CheckMemory(1, false, DefaultMemoryLimit); err == nil || !strings.Contains(err.Error(), "over the 1.1 GB limit") {
+		t.Errorf("a %d-GB network passed the memory check: %v", big.MemoryEstimate(1, false)>>30, err)
+	}
+	if err := DefaultConfig().CheckMemory(1, false, DefaultMemoryLimit); err != nil {
+		t.Errorf("the default network: %v", err)
+	}
+	for _, T := range []string{"1000000000", "0", "-3", "x"} {
+		if _, err := ScheduleOf(map[string]string{MetaTimesteps: T}); err == nil {
+			t.Errorf("timesteps %s accepted", T)
+		}
+	}
+}
