@@ -117,9 +117,14 @@ func readIDX(dir, name string, magic uint32) (data []byte, d1, d2 int, err error
 	if n < 1 || n > 10_000_000 {
 		return nil, 0, 0, fmt.Errorf("mnist: %s: bad item count %d", path, n)
 	}
-	data = make([]byte, total)
-	if _, err := io.ReadFull(r, data); err != nil {
-		return nil, 0, 0, fmt.Errorf("mnist: %s: truncated: %v", path, err)
+	// Read what is there rather than allocate what the header claims: a
+	// header can claim terabytes, the file cannot hold them.
+	data, err = io.ReadAll(io.LimitReader(r, int64(total)))
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("mnist: %s: %v", path, err)
+	}
+	if len(data) != total {
+		return nil, 0, 0, fmt.Errorf("mnist: %s: the header promises %d bytes of data, the file holds %d (truncated or corrupt)", path, total, len(data))
 	}
 	return data, d1, d2, nil
 }

@@ -108,6 +108,13 @@ func TestLoadRejects(t *testing.T) {
 		{"truncated", "truncated", func(dir string) {
 			writeIDX(t, filepath.Join(dir, "t10k-images-idx3-ubyte"), 0x803, []uint32{2, 2, 2}, make([]byte, 4), false)
 		}},
+		{"a header claiming 10 TB", "promises 10485760000000 bytes of data, the file holds 4", func(dir string) {
+			writeIDX(t, filepath.Join(dir, "t10k-images-idx3-ubyte"), 0x803, []uint32{10_000_000, 1024, 1024}, make([]byte, 4), false)
+		}},
+		{"the same, gzipped", "promises 10485760000000 bytes", func(dir string) {
+			os.Remove(filepath.Join(dir, "t10k-images-idx3-ubyte"))
+			writeIDX(t, filepath.Join(dir, "t10k-images-idx3-ubyte"), 0x803, []uint32{10_000_000, 1024, 1024}, make([]byte, 4), true)
+		}},
 		{"count mismatch", "labels", func(dir string) {
 			writeIDX(t, filepath.Join(dir, "t10k-labels-idx1-ubyte"), 0x801, []uint32{2}, []byte{1, 2}, false)
 		}},

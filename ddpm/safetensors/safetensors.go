@@ -94,18 +94,30 @@ func Decode(b []byte) (*File, error) {
 	}
 	header := b[8 : 8+n]
 	data := b[8+n:]
-	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(header))
-	if err := dec.Decode(&raw); err != nil {
+	// The format's rules: the header starts with '{', may be padded with
+	// spaces after the object, and has no duplicate keys.
+	if len(header) == 0 || header[0] != '{' {
+		return nil, formatErr("bad JSON header: it must start with '{'")
+	}
+	raw, end, err := decodeObject(header)
+	if err != nil {
 		return nil, formatErr("bad JSON header: %v", err)
 	}
-	if raw == nil {
-		return nil, formatErr("bad JSON header: not an object")
+	if len(bytes.TrimRight(header[end:], " ")) != 0 {
+		return nil, formatErr("bad JSON header: bytes other than space padding after the object")
 	}
 	f := &File{Metadata: map[string]string{}}
 	if m, ok := raw["__metadata__"]; ok {
-		if err := json.Unmarshal(m, &f.Metadata); err != nil {
-			return nil, formatErr("bad __metadata__ (want an object of strings): %v", err)
+		md, _, err := decodeObject(m)
+		if err != nil {
+			return nil, formatErr("bad __metadata__: %v", err)
+		}
+		for k, v := range md {
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return nil, formatErr("bad __metadata__: the value of %q is not a string", k)
+			}
+			f.Metadata[k] = s
 		}
 		delete(raw, "__metadata__")
 	}
@@ -143,13 +155,21 @@ func Decode(b []byte) (*File, error) {
 		a, b := entries[names[i]].Offsets, entries[names[j]].Offsets
 		return a[0] < b[0] || (a[0] == b[0] && names[i] < names[j])
 	})
+	// The byte buffer is entirely indexed, without holes (the format forbids
+	// them, so that no other file hides in the gaps).
 	var last int64
-	for i, name := range names {
+	for _, name := range names {
 		o := entries[name].Offsets
-		if i > 0 && o[0] < last {
+		if o[0] < last {
 			return nil, formatErr("tensor %q: data [%d, %d] overlaps the previous tensor's", name, o[0], o[1])
 		}
+		if o[0] > last {
+			return nil, formatErr("tensor %q: data starts at byte %d, leaving bytes %d..%d of the buffer unused", name, o[0], last, o[0])
+		}
 		last = o[1]
+	}
+	if last != int64(len(data)) {
+		return nil, formatErr("the tensors use %d of the %d data bytes (trailing bytes are not allowed)", last, len(data))
 	}
 	for _, name := range names {
 		e := entries[name]
@@ -166,6 +186,36 @@ func Decode(b []byte) (*File, error) {
 		f.Tensors = append(f.Tensors, t)
 	}
 	return f, nil
+}
+
+// decodeObject decodes a JSON object into its raw values, rejecting
+// duplicate keys (also when spelled with different escapes), and returns the
+// offset just past the object.
+func decodeObject(b []byte) (map[string]json.RawMessage, int, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, 0, fmt.Errorf("not a JSON object")
+	}
+	out := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, 0, err
+		}
+		key := tok.(string) // object keys are always strings
+		if _, dup := out[key]; dup {
+			return nil, 0, fmt.Errorf("duplicate key %q", key)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, 0, err
+		}
+		out[key] = v
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, 0, err
+	}
+	return out, int(dec.InputOffset()), nil
 }
 
 func decodeValues(b []byte, d DType) []float32 {

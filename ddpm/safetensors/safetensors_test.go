@@ -110,6 +110,13 @@ func TestDecodeRejects(t *testing.T) {
 		{"reversed offsets", "outside", withHeader(`{"x":{"dtype":"F32","shape":[0],"data_offsets":[4,0]}}`, make([]byte, 4))},
 		{"overlap", "overlaps", withHeader(`{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, make([]byte, 8))},
 		{"unknown field", "bad header entry", withHeader(`{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"zz":1}}`, make([]byte, 4))},
+		{"duplicate tensor", "duplicate key \"x\"", withHeader(`{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, make([]byte, 4))},
+		{"duplicate by escape", "duplicate key \"x\"", withHeader(`{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"\u0078":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, make([]byte, 4))},
+		{"duplicate metadata", "duplicate key \"a\"", withHeader(`{"__metadata__":{"a":"1","a":"2"}}`, nil)},
+		{"leading space", "start with '{'", withHeader(` {}`, nil)},
+		{"trailing junk", "space padding", withHeader(`{}  x`, nil)},
+		{"hole", "leaving bytes 0..4", withHeader(`{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}`, make([]byte, 8))},
+		{"trailing bytes", "use 4 of the 8", withHeader(`{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, make([]byte, 8))},
 		{"nan", "NaN", nan},
 		{"inf", "Inf", inf},
 	} {
