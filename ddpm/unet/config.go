@@ -60,7 +60,7 @@ const DefaultMemoryLimit = 1 << 30
 // (the constants above), named with its value and the range.
 func (c Config) Validate() error {
 	for _, f := range []struct {
-		name    string
+		name      string
 		v, lo, hi int
 	}{
 		{"image_size", c.ImageSize, 1, MaxImageSize},
