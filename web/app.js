@@ -24,16 +24,47 @@ function fail(msg) {
 }
 window.ddpmFail = fail;
 
-function num(name, def, lo, hi) {
-  const v = parseFloat(params.get(name));
-  return Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : def;
+// URL parameters a visitor got wrong are not silently changed: each one
+// the page cannot use as asked becomes a visible note saying what it used.
+const notes = [];
+function note(msg) {
+  notes.push(msg);
+  const e = $('note');
+  if (e) { e.textContent = notes.join(' · '); e.hidden = false; }
+}
+window.ddpmNotes = notes;
+
+// num reads a number parameter in lo..hi (a whole number when int is set).
+function num(name, def, lo, hi, int) {
+  const raw = params.get(name);
+  if (raw === null || raw === '') return def;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || (int && !Number.isInteger(v))) {
+    note(`${name}=${raw} is not ${int ? 'a whole number' : 'a number'}; using ${def}`);
+    return def;
+  }
+  if (v < lo || v > hi) {
+    const used = Math.min(hi, Math.max(lo, v));
+    note(`${name}=${raw} is outside ${lo}–${hi}; using ${used}`);
+    return used;
+  }
+  return v;
+}
+
+// choice reads a parameter that must be one of allowed.
+function choice(name, def, allowed) {
+  const raw = params.get(name);
+  if (raw === null || raw === '') return def;
+  if (allowed.includes(raw)) return raw;
+  note(`${name}=${raw} is not one of ${allowed.join(', ')}; using ${def}`);
+  return def;
 }
 
 // Two networks ship (weights/README.md): "small" (C=8), the page's default,
 // and "full" (C=16, the trainer's default): about 4× the arithmetic per step
 // for a few more digits right (99% against 97% at guidance 2).
 const models = { full: 'weights/mnist.safetensors', small: 'weights/mnist-small.safetensors' };
-const model = params.get('model') === 'full' ? 'full' : 'small';
+const model = choice('model', 'small', Object.keys(models));
 
 // The samplers of ddpm.NewSampler, and the page's default: chosen from the
 // steps-vs-quality table in weights/README.md.
@@ -43,18 +74,18 @@ const defaults = { sampler: 'dpmpp2m', steps: 15 };
 const settings = {
   model,
   weights: params.get('weights') || models[model],
-  digit: params.get('digit') || 'mix',          // 0..9, mix (0–9 in turn) or none
-  sampler: samplers.includes(params.get('sampler')) ? params.get('sampler') : defaults.sampler,
-  steps: Math.round(num('steps', defaults.steps, 1, 1000)),
+  digit: choice('digit', 'mix', ['mix', 'none', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']), // mix: 0–9 in turn
+  sampler: choice('sampler', defaults.sampler, samplers),
+  steps: num('steps', defaults.steps, 1, 1000, true),
   eta: num('eta', 0, 0, 1),
   guidance: num('guidance', 2, 0, 10),
-  seed: Math.round(num('seed', Math.floor(Math.random() * 1e6), 0, 2 ** 31 - 1)),
-  grid: Math.round(num('grid', 4, 1, 8)),       // grid×grid digits
-  delay: Math.round(num('delay', 0, 0, 2000)),  // ms between steps
-  autoplay: params.get('autoplay') !== '0',
-  showX0: params.get('x0') === '1',
-  workers: Math.round(num('workers', 0, 0, 16)), // 0: one per core, at most 4
-  simd: params.get('simd') !== '0',             // 0: plain Go kernels, for comparisons
+  seed: num('seed', Math.floor(Math.random() * 1e6), 0, 2 ** 31 - 1, true),
+  grid: num('grid', 4, 1, 8, true),       // grid×grid digits
+  delay: num('delay', 0, 0, 2000, true),  // ms between steps
+  autoplay: choice('autoplay', '1', ['0', '1']) === '1',
+  showX0: choice('x0', '0', ['0', '1']) === '1',
+  workers: num('workers', 0, 0, 16, true), // 0: one per core, at most 4
+  simd: choice('simd', '1', ['0', '1']) === '1', // 0: plain Go kernels, for comparisons
 };
 
 const state = { workers: [], epoch: 0, pending: new Map(), config: null, T: 1000, schedule: 'linear', nullLabel: 10, n: 0, paused: false };
@@ -64,7 +95,7 @@ function labels(n) {
   for (let i = 0; i < n; i++) {
     if (settings.digit === 'mix') out.push(i % 10);
     else if (settings.digit === 'none') out.push(state.nullLabel);
-    else out.push(Math.max(0, Math.min(9, parseInt(settings.digit, 10) || 0)));
+    else out.push(parseInt(settings.digit, 10));
   }
   return out;
 }

@@ -21,7 +21,14 @@ self.onmessage = async (e) => {
     self.postMessage({ type: 'error', error: 'could not start WebAssembly in a worker: ' + err });
     return;
   }
-  const m = e.data;
+  try {
+    handle(e.data);
+  } catch (err) { // nothing is left to fail silently: the page shows it
+    self.postMessage({ type: 'error', error: 'the worker failed: ' + err });
+  }
+};
+
+function handle(m) {
   switch (m.type) {
     case 'load': {
       const r = self.ddpmLoad(m.bytes, m.simd !== false);
@@ -44,7 +51,7 @@ self.onmessage = async (e) => {
     case 'resume': paused = false; if (!running) loop(); break;
     case 'delay': delay = m.delay; break;
   }
-};
+}
 
 // loop takes one step and schedules the next, so messages (pause, a new
 // start) are handled between steps. Without a delay the next step is queued
@@ -55,7 +62,12 @@ function loop() {
   if (paused) { running = false; return; }
   running = true;
   const ep = epoch;
-  const r = self.ddpmStep();
+  let r;
+  try {
+    r = self.ddpmStep();
+  } catch (err) {
+    r = { error: 'the worker failed: ' + err };
+  }
   if (r.error) {
     running = false;
     if (r.error !== 'not started') self.postMessage({ type: 'error', error: r.error });

@@ -15,12 +15,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/ddpm-go/ddpm/ddpm"
 	"github.com/ddpm-go/ddpm/ddpm/nn"
+	"github.com/ddpm-go/ddpm/ddpm/safetensors"
 	"github.com/ddpm-go/ddpm/ddpm/unet"
 )
 
@@ -70,6 +72,17 @@ func server(t testing.TB) *httptest.Server {
 	mux.HandleFunc("/corrupt.safetensors", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := os.ReadFile(filepath.Join(webDir, "weights", "mnist.safetensors"))
 		w.Write(b[:len(b)/2]) // truncated
+	})
+	// The small network's tensors under a config with 100 levels, which once
+	// panicked inside the worker and left the page on "loading..." forever.
+	mux.HandleFunc("/hostile.safetensors", func(w http.ResponseWriter, r *http.Request) {
+		f, err := safetensors.ReadFile(filepath.Join(webDir, "weights", "mnist-small.safetensors"))
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		f.Metadata[unet.MetaConfig] = `{"image_size":32,"in_channels":1,"channels":8,"channel_mults":[` + strings.Repeat("1,", 99) + `1],"num_res_blocks":1,"attention":true,"groups":2,"num_classes":10}`
+		safetensors.Encode(w, f.Metadata, f.Tensors)
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -231,27 +244,48 @@ func pageSamplesLikeNative(t *testing.T, model, weights, sampler, midPNG, endPNG
 	}
 }
 
-func TestPageReportsCorruptWeights(t *testing.T) {
+// Bad weights and bad URL parameters are never silent: weights that cannot
+// be used give a visible error within seconds, and a parameter the page
+// cannot use as asked gives a visible note saying what it used instead.
+func TestPageReportsBadInput(t *testing.T) {
 	ctx := browser(t)
 	srv := server(t)
-	if _, err := chromedp.Run(ctx, chromedp.Navigate(srv.URL+"/embed.html?weights=corrupt.safetensors")); err != nil {
-		t.Fatal(err)
+	for _, c := range []struct{ name, query, want string }{
+		{"truncated weights", "weights=corrupt.safetensors", "not usable"},
+		{"hostile config", "weights=hostile.safetensors", "number of channel_mults 100 is outside 1..6"},
+		{"missing weights", "weights=missing.safetensors", "404"},
+	} {
+		if _, err := chromedp.Run(ctx, chromedp.Navigate(srv.URL+"/embed.html?"+c.query)); err != nil {
+			t.Fatal(err)
+		}
+		if err := waitFor(ctx, "window.ddpmError !== null", 20*time.Second); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		text := eval[string](t, ctx, "document.getElementById('error').textContent")
+		visible := eval[bool](t, ctx, "!document.getElementById('error').hidden")
+		t.Logf("%s: error shown: %q", c.name, text)
+		if !visible || !strings.Contains(text, c.want) {
+			t.Errorf("%s: error %q (visible %v), want one saying %q", c.name, text, visible, c.want)
+		}
 	}
-	if err := waitFor(ctx, "window.ddpmError !== null", 60*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	text := eval[string](t, ctx, "document.getElementById('error').textContent")
-	visible := eval[bool](t, ctx, "!document.getElementById('error').hidden")
-	t.Logf("error shown: %q", text)
-	if !visible || !bytes.Contains([]byte(text), []byte("not usable")) {
-		t.Errorf("error message %q (visible %v), want one saying the weights are not usable", text, visible)
-	}
-	// A missing file is reported too.
-	if _, err := chromedp.Run(ctx, chromedp.Navigate(srv.URL+"/embed.html?weights=missing.safetensors")); err != nil {
-		t.Fatal(err)
-	}
-	if err := waitFor(ctx, "window.ddpmError !== null && window.ddpmError.includes('404')", 60*time.Second); err != nil {
-		t.Error(err)
+	for _, c := range []struct{ name, query, want string }{
+		{"out of range", "steps=0&grid=1000", "steps=0 is outside 1–1000; using 1 · grid=1000 is outside 1–8; using 8"},
+		{"unparseable", "seed=abc&guidance=NaN&digit=42", "digit=42 is not one of mix, none, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9; using mix · guidance=NaN is not a number; using 2 · seed=abc is not a whole number; using "},
+		{"not a choice", "sampler=euler", "sampler=euler is not one of dpmpp2m, dpmpp2m-sde, dpmpp3m, ddim, ddpm; using dpmpp2m"},
+	} {
+		if _, err := chromedp.Run(ctx, chromedp.Navigate(srv.URL+"/embed.html?autoplay=0&"+c.query)); err != nil {
+			t.Fatal(err)
+		}
+		if err := waitFor(ctx, "document.getElementById('note') && !document.getElementById('note').hidden", 10*time.Second); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		text := eval[string](t, ctx, "document.getElementById('note').textContent")
+		t.Logf("%s: note shown: %q", c.name, text)
+		if !strings.Contains(text, c.want) {
+			t.Errorf("%s: note %q, want one saying %q", c.name, text, c.want)
+		}
 	}
 }
 

@@ -31,10 +31,24 @@ type worker struct {
 
 func main() {
 	w := &worker{}
-	js.Global().Set("ddpmLoad", js.FuncOf(func(_ js.Value, args []js.Value) any { return result(w.load(args)) }))
-	js.Global().Set("ddpmStart", js.FuncOf(func(_ js.Value, args []js.Value) any { return result(w.start(args)) }))
-	js.Global().Set("ddpmStep", js.FuncOf(func(_ js.Value, _ []js.Value) any { return w.step() }))
+	export("ddpmLoad", func(args []js.Value) any { return result(w.load(args)) })
+	export("ddpmStart", func(args []js.Value) any { return result(w.start(args)) })
+	export("ddpmStep", func([]js.Value) any { return w.step() })
 	select {}
+}
+
+// export sets a global function that turns a Go panic into an {error}
+// result: a panic would otherwise end the Go program, and every later call
+// of the worker would fail without a word.
+func export(name string, f func(args []js.Value) any) {
+	js.Global().Set(name, js.FuncOf(func(_ js.Value, args []js.Value) (out any) {
+		defer func() {
+			if r := recover(); r != nil {
+				out = map[string]any{"error": fmt.Sprintf("internal error in %s: %v", name, r)}
+			}
+		}()
+		return f(args)
+	}))
 }
 
 func result(v map[string]any, err error) any {
@@ -100,7 +114,11 @@ func (w *worker) start(args []js.Value) (map[string]any, error) {
 			return nil, fmt.Errorf("%d labels for %d images", ls.Length(), n)
 		}
 		for i := lo; i < hi; i++ {
-			labels = append(labels, ls.Index(i).Int())
+			l := ls.Index(i).Int()
+			if l < 0 || l > cfg.NullLabel() {
+				return nil, fmt.Errorf("label %d is outside 0..%d", l, cfg.NullLabel())
+			}
+			labels = append(labels, l)
 		}
 		model = &ddpm.Guided{Model: w.model, Scale: p.Get("guidance").Float(), NullLabel: cfg.NullLabel()}
 	}
