@@ -95,6 +95,12 @@ func run(o *options) error {
 	if o.n < 1 || o.n > 1024 {
 		return fmt.Errorf("-n must be in 1..1024")
 	}
+	if !(o.guidance >= 0 && o.guidance <= 100) {
+		return fmt.Errorf("-guidance %v: want a number in 0..100", o.guidance)
+	}
+	if !(o.eta >= 0 && o.eta <= 10) {
+		return fmt.Errorf("-eta %v: want a number in 0..10 (0: deterministic DDIM, 1: DDPM-like)", o.eta)
+	}
 	m, meta, err := unet.Load(o.weights, nn.CPU{})
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("no weights at %s: train some with `go run ./ddpm/train` (they land in runs/mnist/weights.safetensors) or pass -weights", o.weights)
@@ -114,9 +120,6 @@ func run(o *options) error {
 	if err != nil {
 		return err
 	}
-	if !(o.guidance >= 0) {
-		return fmt.Errorf("-guidance must be ≥ 0")
-	}
 	var model ddpm.Denoiser = m
 	if m.Config.NumClasses > 0 {
 		model = &ddpm.Guided{Model: m, Scale: o.guidance, NullLabel: m.Config.NullLabel()}
@@ -126,10 +129,6 @@ func run(o *options) error {
 	}
 	size, px := m.Config.ImageSize, m.Config.Pixels()
 	cols := int(math.Ceil(math.Sqrt(float64(o.n))))
-	p, err := ddpm.NewProcess(model, sampler, o.n, px, lab, ddpm.NewRNG(o.seed))
-	if err != nil {
-		return err
-	}
 
 	// The reverse strip: the first rows images at paper steps 1000, 900, …, 100, 1, then x_0.
 	marks := []int{1000, 900, 800, 700, 600, 500, 400, 300, 200, 100, 1}
@@ -139,38 +138,70 @@ func run(o *options) error {
 	marks[len(marks)-1] = 1
 	rows := min(8, o.n)
 	strip := make([][]float32, rows) // per row, its snapshots one after another
-	mark := 0
-	snapshot := func() {
-		for r := 0; r < rows; r++ {
-			strip[r] = append(strip[r], p.X[r*px:(r+1)*px]...)
-		}
-	}
 	total := len(sampler.Timesteps())
 	every := max(1, total/60) // about 60 animation frames
-	var frames []*image.Gray
-	frame := func() { frames = append(frames, picture.Grid(p.X, o.n, size, cols, 2, 1)) }
-	frame()
-	for !p.Done() {
-		// Before the step at code index t the state is x_{t+1} in the paper's numbering.
-		for mark < len(marks) && p.Timestep()+1 <= marks[mark] {
-			snapshot()
-			mark++
+	// The images are denoised in chunks, so memory stays bounded for any -n;
+	// each chunk's noise is its window of the whole batch's, so the samples
+	// are the ones a single batch would give. The animation keeps each
+	// frame's pixels as bytes.
+	const chunk = 32
+	var frames [][]byte // per frame, n·px pixels
+	frame := func(f int, lo int, x []float32) {
+		if f == len(frames) {
+			frames = append(frames, make([]byte, o.n*px))
 		}
-		if err := p.Step(); err != nil {
+		for i, v := range x {
+			frames[f][lo*px+i] = uint8(max(0, min(255, (v+1)*127.5+0.5)))
+		}
+	}
+	final := make([]float32, o.n*px)
+	for lo := 0; lo < o.n; lo += chunk {
+		hi := min(lo+chunk, o.n)
+		smp, err := ddpm.NewSampler(o.sampler, sched, o.steps, o.eta)
+		if err != nil {
 			return err
 		}
-		if p.Index()%every == 0 || p.Done() {
-			frame()
+		var ls []int
+		if lab != nil {
+			ls = lab[lo:hi]
 		}
-		if p.Index()%max(1, total/10) == 0 {
-			fmt.Fprintf(os.Stderr, "\rstep %d/%d", p.Index(), total)
+		rng := ddpm.NewRNG(o.seed)
+		rng.Window(o.n*px, lo*px)
+		p, err := ddpm.NewProcess(model, smp, hi-lo, px, ls, rng)
+		if err != nil {
+			return err
 		}
+		mark, f := 0, 0
+		snapshot := func() {
+			for r := lo; r < min(hi, rows); r++ {
+				strip[r] = append(strip[r], p.X[(r-lo)*px:(r-lo+1)*px]...)
+			}
+		}
+		frame(f, lo, p.X)
+		for !p.Done() {
+			// Before the step at code index t the state is x_{t+1} in the paper's numbering.
+			for mark < len(marks) && p.Timestep()+1 <= marks[mark] {
+				snapshot()
+				mark++
+			}
+			if err := p.Step(); err != nil {
+				return err
+			}
+			if p.Index()%every == 0 || p.Done() {
+				f++
+				frame(f, lo, p.X)
+			}
+			if p.Index()%max(1, total/10) == 0 {
+				fmt.Fprintf(os.Stderr, "\rimages %d–%d of %d: step %d/%d", lo+1, hi, o.n, p.Index(), total)
+			}
+		}
+		for ; mark < len(marks); mark++ { // marks below the last step show the last state
+			snapshot()
+		}
+		snapshot() // x_0
+		copy(final[lo*px:], p.X)
 	}
 	fmt.Fprintln(os.Stderr)
-	for ; mark < len(marks); mark++ { // marks below the last DDIM step show the last state
-		snapshot()
-	}
-	snapshot() // x_0
 
 	write := func(name string, img *image.Gray) error {
 		path := filepath.Join(o.out, name)
@@ -180,7 +211,7 @@ func run(o *options) error {
 		fmt.Fprintln(os.Stderr, "wrote", path)
 		return nil
 	}
-	if err := write("grid.png", picture.Grid(p.X, o.n, size, cols, 2, 2)); err != nil {
+	if err := write("grid.png", picture.Grid(final, o.n, size, cols, 2, 2)); err != nil {
 		return err
 	}
 	if err := write("reverse.png", stripImage(strip, len(marks)+1, size)); err != nil {
@@ -193,8 +224,16 @@ func run(o *options) error {
 	if err := write("forward.png", fwd); err != nil {
 		return err
 	}
+	gifFrames := make([]*image.Gray, len(frames))
+	x := make([]float32, o.n*px)
+	for i, f := range frames {
+		for j, v := range f {
+			x[j] = float32(v)/127.5 - 1
+		}
+		gifFrames[i] = picture.Grid(x, o.n, size, cols, 2, 1)
+	}
 	gifPath := filepath.Join(o.out, "denoise.gif")
-	if err := picture.SaveGIF(gifPath, frames, 8, 300); err != nil {
+	if err := picture.SaveGIF(gifPath, gifFrames, 8, 300); err != nil {
 		return err
 	}
 	fmt.Fprintln(os.Stderr, "wrote", gifPath)
