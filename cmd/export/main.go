@@ -1,14 +1,18 @@
-// Command export copies trained weights (a run's weights.safetensors) into
-// weights/ as float32 (for the CLIs) and float16 (half the download, for the
-// web page), validating them on the way.
+// Command export copies trained weights (a run's weights.safetensors) into a
+// folder as float32 (for the CLIs) and float16 (half the download, for the
+// web page), validating them on the way. It never replaces existing files
+// unless asked to with -force: the shipped weights live in weights/.
 //
-//	go run ./cmd/export -in runs/mnist/weights.safetensors
-//	go run ./cmd/export -in weights/run-small/weights.safetensors -name mnist-small
+//	go run ./cmd/export -in runs/mnist/weights.safetensors -out runs/export
+//	go run ./cmd/export -in weights/run/weights.safetensors -force    # replace weights/mnist*.safetensors
+//	go run ./cmd/export -in weights/run-small/weights.safetensors -name mnist-small -force
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -17,34 +21,68 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/unet"
 )
 
+type options struct {
+	in, out, name string
+	force         bool
+}
+
 func main() {
-	in := flag.String("in", filepath.Join("runs", "mnist", "weights.safetensors"), "weights to export")
-	out := flag.String("out", "weights", "folder to write NAME.safetensors and NAME-f16.safetensors into")
-	name := flag.String("name", "mnist", "base name of the exported files")
-	flag.Parse()
-	if err := run(*in, *out, *name); err != nil {
+	o := &options{}
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs.StringVar(&o.in, "in", filepath.Join("runs", "mnist", "weights.safetensors"), "weights to export (a run folder's weights.safetensors)")
+	fs.StringVar(&o.out, "out", "weights", "folder to write NAME.safetensors and NAME-f16.safetensors into (created if missing)")
+	fs.StringVar(&o.name, "name", "mnist", "base name of the exported files")
+	fs.BoolVar(&o.force, "force", false, "replace files that already exist (such as the shipped weights/mnist*.safetensors)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/export [flags]\n\nWrites a run's weights as NAME.safetensors (float32) and NAME-f16.safetensors (float16, for the web page) into -out.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "export: unexpected argument %q (flags start with -)\n", fs.Arg(0))
+		os.Exit(2)
+	}
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "export:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in, out, name string) error {
-	m, meta, err := unet.Load(in, nn.CPU{})
+func run(o *options) error {
+	m, meta, err := unet.Load(o.in, nn.CPU{})
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no weights at %s (a training run writes them to its -out folder; pass -in)", o.in)
+	}
 	if err != nil {
+		return err
+	}
+	files := []struct {
+		path  string
+		dtype safetensors.DType
+	}{{filepath.Join(o.out, o.name+".safetensors"), safetensors.F32}, {filepath.Join(o.out, o.name+"-f16.safetensors"), safetensors.F16}}
+	if !o.force {
+		for _, f := range files {
+			if _, err := os.Stat(f.path); err == nil {
+				return fmt.Errorf("%s exists; pass -force to replace it, or choose another -out or -name", f.path)
+			}
+		}
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
 	delete(meta, unet.MetaFormat)
 	delete(meta, unet.MetaConfig)
-	for _, f := range []struct {
-		name  string
-		dtype safetensors.DType
-	}{{name + ".safetensors", safetensors.F32}, {name + "-f16.safetensors", safetensors.F16}} {
-		path := filepath.Join(out, f.name)
-		if err := m.Save(path, m.Weights, f.dtype, meta); err != nil {
+	for _, f := range files {
+		if err := m.Save(f.path, m.Weights, f.dtype, meta); err != nil {
 			return err
 		}
-		st, _ := os.Stat(path)
-		fmt.Fprintf(os.Stderr, "wrote %s (%s, %d bytes, step %s)\n", path, f.dtype, st.Size(), meta[unet.MetaStep])
+		st, _ := os.Stat(f.path)
+		fmt.Fprintf(os.Stderr, "wrote %s (%s, %d bytes, step %s)\n", f.path, f.dtype, st.Size(), meta[unet.MetaStep])
 	}
 	return nil
 }
