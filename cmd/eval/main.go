@@ -217,6 +217,7 @@ func run(o *options) error {
 						return err
 					}
 					res.Rows = append(res.Rows, row)
+					fmt.Fprintln(os.Stderr, rowLine(row)) // a long run shows each row as it comes
 				}
 			}
 			if o.uncond {
@@ -225,6 +226,7 @@ func run(o *options) error {
 					return err
 				}
 				res.Unconditional = append(res.Unconditional, u)
+				fmt.Fprintln(os.Stderr, uncondLine(u))
 			}
 		}
 	}

@@ -14,11 +14,7 @@ func printTable(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "| sampler | steps | guidance | accuracy | %s | FD | KID ×10³ | s |\n", strings.Join(digits("acc %d"), " | "))
 		fmt.Fprintf(w, "|---|---|---|---|%s---|---|---|\n", strings.Repeat("---|", 10))
 		for _, c := range r.Rows {
-			fmt.Fprintf(w, "| %s | %d | %g | %.1f%% |", c.Sampler, c.Steps, c.Guidance, 100*c.Accuracy)
-			for _, a := range c.ClassAccuracy {
-				fmt.Fprintf(w, " %.0f%% |", 100*a)
-			}
-			fmt.Fprintf(w, " %.2f | %s | %.0f |\n", c.FD, kid(c.Distance), c.Seconds)
+			fmt.Fprintln(w, rowLine(c))
 		}
 		fmt.Fprintln(w)
 	}
@@ -26,15 +22,7 @@ func printTable(w io.Writer, r *Result) {
 		fmt.Fprintf(w, "| unconditional | steps | %s | FD | KID ×10³ | s |\n", strings.Join(digits("%d"), " | "))
 		fmt.Fprintf(w, "|---|---|%s---|---|---|\n", strings.Repeat("---|", 10))
 		for _, h := range r.Unconditional {
-			fmt.Fprintf(w, "| %s | %d |", h.Sampler, h.Steps)
-			total := 0
-			for _, c := range h.Counts {
-				total += c
-			}
-			for _, c := range h.Counts {
-				fmt.Fprintf(w, " %.1f%% |", 100*float64(c)/float64(total))
-			}
-			fmt.Fprintf(w, " %.2f | %s | %.0f |\n", h.FD, kid(h.Distance), h.Seconds)
+			fmt.Fprintln(w, uncondLine(h))
 		}
 		fmt.Fprintln(w)
 	}
@@ -43,6 +31,32 @@ func printTable(w io.Writer, r *Result) {
 		fmt.Fprintf(w, ", peak memory %.0f MB", r.PeakRSSMB)
 	}
 	fmt.Fprintln(w, ".")
+}
+
+// rowLine is a conditional row of the table.
+func rowLine(c Row) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| %s | %d | %g | %.1f%% |", c.Sampler, c.Steps, c.Guidance, 100*c.Accuracy)
+	for _, a := range c.ClassAccuracy {
+		fmt.Fprintf(&b, " %.0f%% |", 100*a)
+	}
+	fmt.Fprintf(&b, " %.2f | %s | %.0f |", c.FD, kid(c.Distance), c.Seconds)
+	return b.String()
+}
+
+// uncondLine is an unconditional row: the class shares.
+func uncondLine(h Uncond) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| %s | %d |", h.Sampler, h.Steps)
+	total := 0
+	for _, c := range h.Counts {
+		total += c
+	}
+	for _, c := range h.Counts {
+		fmt.Fprintf(&b, " %.1f%% |", 100*float64(c)/float64(total))
+	}
+	fmt.Fprintf(&b, " %.2f | %s | %.0f |", h.FD, kid(h.Distance), h.Seconds)
+	return b.String()
 }
 
 // kid formats KID ± its standard error, both ×10³.
