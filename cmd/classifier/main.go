@@ -24,6 +24,10 @@ func main() {
 	lr := fs.Float64("lr", 1e-3, "initial Adam learning rate (decays linearly to a tenth)")
 	seed := fs.Uint64("seed", 1, "seed")
 	data := fs.String("data", "", "folder with the MNIST IDX files (default: the GoMNIST module)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/classifier [flags]\n\nTrains the MNIST classifier that cmd/eval judges samples with.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
@@ -37,7 +41,7 @@ func main() {
 }
 
 func run(out, data string, epochs, batch int, lr float64, seed uint64) error {
-	if epochs < 1 || batch < 1 || !(lr > 0) {
+	if epochs < 1 || batch < 1 || !(lr > 0 && lr <= 1) {
 		return fmt.Errorf("-epochs, -batch and -lr must be positive")
 	}
 	data, err := mnist.Dir(data)
