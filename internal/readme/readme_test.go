@@ -22,13 +22,13 @@ func commands(t *testing.T) []string {
 		t.Fatal(err)
 	}
 	var out []string
-	inBlock := false
+	var prose strings.Builder // the text outside code blocks, lines joined
+	inBlock, fence := false, false
 	for _, line := range strings.Split(string(b), "\n") {
 		switch {
-		case strings.HasPrefix(line, "```sh"):
-			inBlock = true
 		case strings.HasPrefix(line, "```"):
-			inBlock = false
+			inBlock = !fence && strings.HasPrefix(line, "```sh")
+			fence = !fence
 		case inBlock:
 			if i := strings.Index(line, "  #"); i >= 0 {
 				line = line[:i] // a trailing comment
@@ -36,12 +36,14 @@ func commands(t *testing.T) []string {
 			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
 				out = append(out, line)
 			}
-		default:
-			for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(line, -1) {
-				if regexp.MustCompile(`^([A-Z_]+=\S+ )*(go (run|test|build)|\./build\.sh|\./test\.sh)\b`).MatchString(m[1]) {
-					out = append(out, m[1])
-				}
-			}
+		case !fence:
+			prose.WriteString(line + " ")
+		}
+	}
+	// Inline code may wrap across lines.
+	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(prose.String(), -1) {
+		if regexp.MustCompile(`^([A-Z_]+=\S+ )*(go (run|test|build)|\./build\.sh|\./test\.sh)\b`).MatchString(m[1]) {
+			out = append(out, strings.Join(strings.Fields(m[1]), " "))
 		}
 	}
 	return out
