@@ -12,7 +12,6 @@ import (
 
 	"github.com/ddpm-go/ddpm/ddpm"
 	"github.com/hajimehoshi/ebiten/v2"
-	"github.com/hajimehoshi/ebiten/v2/ebitenutil"
 	"github.com/hajimehoshi/ebiten/v2/vector"
 )
 
@@ -108,7 +107,7 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	g.drawn = size
 	screen.Fill(color.RGBA{0x16, 0x18, 0x1d, 0xff})
 	if f.n == 0 {
-		ebitenutil.DebugPrintAt(screen, "loading...", int(f.left)+16, int(f.top)+16)
+		setLabels(label{"status", f.left + 16, f.top + 6, "loading…"})
 		return
 	}
 	if dirty {
@@ -130,28 +129,30 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	}
 	gw, gh := float64(g.grid.Bounds().Dx()), float64(g.grid.Bounds().Dy())
 	scale := math.Max(1, math.Floor(math.Min((availW-16*(panels-1))/panels/gw, availH/gh)))
-	draw := func(img *ebiten.Image, x float64, label string) {
+	draw := func(img *ebiten.Image, x float64) {
 		op := &ebiten.DrawImageOptions{}
 		op.GeoM.Scale(scale, scale)
 		op.GeoM.Translate(x, y0)
 		screen.DrawImage(img, op)
-		ebitenutil.DebugPrintAt(screen, label, int(x), int(y0)-16)
 	}
-	draw(g.grid, x0, "x_t")
-	if f.showX0 {
-		draw(g.grid0, x0+gw*scale+16, "predicted x_0")
-	}
-	status := fmt.Sprintf("step %d / %d   t = %d", f.index, f.total, f.t+1)
+	status := fmt.Sprintf("step %d / %d · t = %d", f.index, f.total, f.t+1)
 	if f.done {
 		status = fmt.Sprintf("done: %d steps", f.total)
 	}
-	ebitenutil.DebugPrintAt(screen, status, int(x0), int(f.top)+12)
+	labels := []label{{"status", x0, f.top + 6, status}, {"xt", x0, y0 - 19, "xₜ"}}
+	draw(g.grid, x0)
+	if f.showX0 {
+		draw(g.grid0, x0+gw*scale+16)
+		labels = append(labels, label{"x0", x0 + gw*scale + 16, y0 - 19, "predicted x̂₀"})
+	}
 	// Progress bar.
 	by := float32(y0 + gh*scale + 14)
 	barW := float32(math.Max(gw*scale*panels, 200))
 	vector.DrawFilledRect(screen, float32(x0), by, barW, 6, color.RGBA{0x3a, 0x3f, 0x4b, 0xff}, false)
 	vector.DrawFilledRect(screen, float32(x0), by, barW*float32(f.index)/float32(max(f.total, 1)), 6, color.RGBA{0x6c, 0xb6, 0xff, 0xff}, false)
 	g.drawSchedule(screen, float32(x0), by+16, barW, 70, f)
+	labels = append(labels, label{"caption", x0, float64(by) + 16 + 72, `<span class="signal">signal √ᾱₜ</span> <span class="noise">noise √(1−ᾱₜ)</span>`})
+	setLabels(labels...)
 	if f.done {
 		idle()
 	}
@@ -179,13 +180,31 @@ func (g *Game) drawSchedule(screen *ebiten.Image, x, y, w, h float32, f frame) {
 		}
 		stroke(g.plot, &signal, 1.5, color.RGBA{0xff, 0xd2, 0x6c, 0xff})
 		stroke(g.plot, &noise, 1.5, color.RGBA{0x9a, 0x9a, 0xa8, 0xff})
-		ebitenutil.DebugPrintAt(g.plot, "signal sqrt(abar_t) (yellow), noise sqrt(1-abar_t) (grey)", 4, int(h)+2)
 	}
 	op := &ebiten.DrawImageOptions{}
 	op.GeoM.Translate(float64(x), float64(y))
 	screen.DrawImage(g.plot, op)
 	if f.t >= 0 && f.t < T && !f.done {
 		vector.StrokeLine(screen, x+px(f.t), y, x+px(f.t), y+h, 1.5, color.RGBA{0x6c, 0xb6, 0xff, 0xff}, false)
+	}
+}
+
+// A label is text the page sets in HTML over the canvas (the page's own
+// fonts, Unicode, crisp at any zoom) at canvas position x, y.
+type label struct {
+	id   string
+	x, y float64
+	html string
+}
+
+// setLabels hands the labels of a drawn frame to the page (web/app.js).
+func setLabels(ls ...label) {
+	arr := make([]any, len(ls))
+	for i, l := range ls {
+		arr[i] = map[string]any{"id": l.id, "x": l.x, "y": l.y, "html": l.html}
+	}
+	if f := js.Global().Get("ddpmLabels"); f.Type() == js.TypeFunction {
+		f.Invoke(arr)
 	}
 }
 

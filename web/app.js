@@ -247,6 +247,30 @@ function showStep() {
   else if (!showTimer) showTimer = setTimeout(flush, wait);
 }
 
+// ddpmLabels sets the drawing's text (called by the drawing program after
+// each full draw): HTML over the canvas, in the page's fonts.
+window.ddpmLabels = (labels) => {
+  const canvas = document.querySelector('canvas');
+  let box = $('labels');
+  if (!canvas || !box) return;
+  const r = canvas.getBoundingClientRect();
+  const seen = new Set();
+  for (const l of labels) {
+    let e = document.getElementById('label-' + l.id);
+    if (!e) {
+      e = document.createElement('div');
+      e.id = 'label-' + l.id;
+      box.appendChild(e);
+    }
+    if (e.innerHTML !== l.html) e.innerHTML = l.html;
+    e.style.left = (r.left + l.x) + 'px';
+    e.style.top = (r.top + l.y) + 'px';
+    e.hidden = false;
+    seen.add(e.id);
+  }
+  for (const e of box.children) if (!seen.has(e.id)) e.hidden = true;
+};
+
 // show hands the last complete step to the drawing program.
 function show() {
   if (!state.last) return;
