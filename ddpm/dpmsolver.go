@@ -18,6 +18,7 @@ type DPMSolver struct {
 	Steps  int
 	Order  int  // 1, 2 or 3 (the SDE variant: 1 or 2)
 	SDE    bool // SDE-DPM-Solver++: a stochastic step instead of the ODE's
+	Start  int  // see DDPM.Start
 	NoClip bool // see DDPM.NoClip
 
 	ts    []int
@@ -45,7 +46,7 @@ func NewDPMSolver(s *Schedule, steps, order int, sde bool) (*DPMSolver, error) {
 // Timesteps returns the same trailing timesteps as DDIM.
 func (d *DPMSolver) Timesteps() []int {
 	if len(d.ts) != d.Steps {
-		d.ts = trailing(d.S.T(), d.Steps)
+		d.ts = trailing(start(d.Start, d.S), d.Steps)
 	}
 	return d.ts
 }
@@ -146,7 +147,7 @@ func (d *DPMSolver) Step(i int, xPrev, x, eps, x0 []float32, rng *RNG) {
 }
 
 // trailing returns steps timesteps spaced evenly from T−1 down, so the first
-// step starts from pure noise (the "trailing" spacing of Lin et al. 2024).
+// step starts from x_T (the "trailing" spacing of Lin et al. 2024).
 func trailing(T, steps int) []int {
 	ts := make([]int, steps)
 	for i := range ts {

@@ -12,6 +12,15 @@ func (s *Schedule) QSample(xt, x0, eps []float32, t int) {
 	}
 }
 
+// NoiseTo writes a sample of q(x_t | x_0) for the images in x0 into xt,
+// with fresh noise from rng, at the paper's t (1..T; code index t−1).
+// xt may alias x0.
+func (s *Schedule) NoiseTo(xt, x0 []float32, t int, rng *RNG) {
+	eps := make([]float32, len(x0))
+	rng.Normal(eps)
+	s.QSample(xt, x0, eps, t-1)
+}
+
 // QSampleBatch applies QSample to a batch of len(ts) images of equal size laid
 // out one after another, image i at step ts[i].
 func (s *Schedule) QSampleBatch(xt, x0, eps []float32, ts []int) {

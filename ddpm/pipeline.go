@@ -85,6 +85,20 @@ func NewProcess(model Denoiser, s Sampler, n, size int, labels []int, rng *RNG) 
 	return p, nil
 }
 
+// NewProcessFrom starts a reverse process from the n images in x (copied),
+// taken to be x_t at the sampler's first timestep: SDEdit starts from an
+// image noised to that t (Schedule.NoiseTo), with a sampler from NewSamplerFrom.
+func NewProcessFrom(model Denoiser, s Sampler, n int, x []float32, labels []int, rng *RNG) (*Process, error) {
+	if n < 1 || len(x)%n != 0 {
+		return nil, fmt.Errorf("ddpm: %d values for %d images", len(x), n)
+	}
+	if labels != nil && len(labels) != n {
+		return nil, fmt.Errorf("ddpm: %d labels for %d images", len(labels), n)
+	}
+	return &Process{Model: model, Sampler: s, N: n, Labels: labels, RNG: rng,
+		X: append([]float32(nil), x...), X0: make([]float32, len(x)), eps: make([]float32, len(x))}, nil
+}
+
 // Done reports whether every step has been taken; X then holds the samples.
 func (p *Process) Done() bool { return p.i >= len(p.Sampler.Timesteps()) }
 

@@ -22,6 +22,9 @@ type Sampler interface {
 // DDPM is the ancestral sampler of Algorithm 2 over all T steps.
 type DDPM struct {
 	S *Schedule
+	// Start is the paper's t to start from, x_Start (1..T; 0 means T, pure
+	// noise). SDEdit starts lower, from a noised image.
+	Start int
 	// PosteriorSigma selects σ_t² = β̃_t instead of the paper's default β_t.
 	PosteriorSigma bool
 	// NoClip turns off clipping x̂_0 to [−1, 1]. Clipping (the default) is
@@ -33,15 +36,24 @@ type DDPM struct {
 	x0    []float32
 }
 
-// Timesteps returns T−1, T−2, …, 0.
+// Timesteps returns Start−1, Start−2, …, 0 (T−1, …, 0 by default).
 func (d *DDPM) Timesteps() []int {
-	if len(d.ts) != d.S.T() {
-		d.ts = make([]int, d.S.T())
+	n := start(d.Start, d.S)
+	if len(d.ts) != n {
+		d.ts = make([]int, n)
 		for i := range d.ts {
-			d.ts[i] = d.S.T() - 1 - i
+			d.ts[i] = n - 1 - i
 		}
 	}
 	return d.ts
+}
+
+// start returns the paper's t a sampler starts from: s.T() when 0.
+func start(t int, s *Schedule) int {
+	if t <= 0 || t > s.T() {
+		return s.T()
+	}
+	return t
 }
 
 // Step computes x_{t−1} = μ̃(x_t, x̂_0) + σ_t·z with the posterior mean
@@ -72,6 +84,7 @@ type DDIM struct {
 	S      *Schedule
 	Steps  int
 	Eta    float64
+	Start  int  // see DDPM.Start
 	NoClip bool // see DDPM.NoClip
 
 	ts    []int
@@ -91,11 +104,11 @@ func NewDDIM(s *Schedule, steps int, eta float64) (*DDIM, error) {
 	return &DDIM{S: s, Steps: steps, Eta: eta}, nil
 }
 
-// Timesteps returns Steps timesteps spaced evenly from T−1 down ("trailing"
-// spacing, so the first step starts from pure noise).
+// Timesteps returns Steps timesteps spaced evenly from Start−1 (T−1 by
+// default) down ("trailing" spacing, so the first step starts from x_Start).
 func (d *DDIM) Timesteps() []int {
 	if len(d.ts) != d.Steps {
-		d.ts = trailing(d.S.T(), d.Steps)
+		d.ts = trailing(start(d.Start, d.S), d.Steps)
 	}
 	return d.ts
 }
@@ -157,7 +170,8 @@ func scratch(buf *[]float32, dst []float32, n int) []float32 {
 // Samplers lists the names NewSampler knows, in the order a menu shows them.
 var Samplers = []string{"dpmpp2m", "dpmpp2m-sde", "dpmpp3m", "ddim", "ddpm"}
 
-// NewSampler returns the sampler named kind over steps timesteps:
+// NewSampler returns the sampler named kind over steps timesteps from pure
+// noise (see NewSamplerFrom):
 //
 //	dpmpp2m      DPM-Solver++ 2M (Lu et al. 2022), deterministic
 //	dpmpp2m-sde  SDE-DPM-Solver++ 2M, fresh noise each step
@@ -167,17 +181,40 @@ var Samplers = []string{"dpmpp2m", "dpmpp2m-sde", "dpmpp3m", "ddim", "ddpm"}
 //
 // eta only applies to DDIM.
 func NewSampler(kind string, s *Schedule, steps int, eta float64) (Sampler, error) {
+	return NewSamplerFrom(kind, s, steps, eta, s.T())
+}
+
+// NewSamplerFrom returns the sampler named kind that starts from x_t at the
+// paper's t = from (1..T; T is pure noise): at most from steps (ddpm takes
+// all of them), spaced as NewSampler's. SDEdit starts from a noised image.
+func NewSamplerFrom(kind string, s *Schedule, steps int, eta float64, from int) (Sampler, error) {
+	if from < 1 || from > s.T() {
+		return nil, fmt.Errorf("ddpm: the start t=%d is outside 1..%d", from, s.T())
+	}
+	if kind != "ddpm" && steps > from {
+		steps = from // a step per timestep at most
+	}
 	switch kind {
 	case "ddpm":
-		return &DDPM{S: s}, nil
+		return &DDPM{S: s, Start: from}, nil
 	case "ddim":
-		return NewDDIM(s, steps, eta)
-	case "dpmpp2m":
-		return NewDPMSolver(s, steps, 2, false)
-	case "dpmpp2m-sde":
-		return NewDPMSolver(s, steps, 2, true)
-	case "dpmpp3m":
-		return NewDPMSolver(s, steps, 3, false)
+		d, err := NewDDIM(s, steps, eta)
+		if err != nil {
+			return nil, err
+		}
+		d.Start = from
+		return d, nil
+	case "dpmpp2m", "dpmpp2m-sde", "dpmpp3m":
+		order := 2
+		if kind == "dpmpp3m" {
+			order = 3
+		}
+		d, err := NewDPMSolver(s, steps, order, kind == "dpmpp2m-sde")
+		if err != nil {
+			return nil, err
+		}
+		d.Start = from
+		return d, nil
 	}
 	return nil, fmt.Errorf("ddpm: unknown sampler %q (want one of %s)", kind, strings.Join(Samplers, ", "))
 }
