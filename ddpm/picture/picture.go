@@ -4,11 +4,13 @@ package picture
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
 	"image/gif"
 	"image/png"
+	"os"
 
 	"github.com/ddpm-go/ddpm/ddpm/safetensors"
 )
@@ -84,4 +86,41 @@ func SaveGIF(path string, frames []*image.Gray, delay, hold int) error {
 		return err
 	}
 	return safetensors.AtomicWrite(path, b.Bytes())
+}
+
+// ReadPNG reads a PNG image as one size×size image in [−1, 1], the way the
+// figures are drawn: bright is ink (1), dark is background (−1). Colours are
+// turned to grey and the image is scaled to size×size bilinearly.
+func ReadPNG(path string, size int) ([]float32, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a PNG image: %v", path, err)
+	}
+	r := img.Bounds()
+	w, h := r.Dx(), r.Dy()
+	if w < 1 || h < 1 || w > 4096 || h > 4096 {
+		return nil, fmt.Errorf("%s: %d×%d pixels, want 1..4096 a side", path, w, h)
+	}
+	at := func(x, y int) float64 {
+		c := color.GrayModel.Convert(img.At(r.Min.X+x, r.Min.Y+y)).(color.Gray)
+		return float64(c.Y) / 255
+	}
+	out := make([]float32, size*size)
+	for y := 0; y < size; y++ {
+		sy := max((float64(y)+0.5)*float64(h)/float64(size)-0.5, 0)
+		y0 := min(int(sy), h-1)
+		y1, fy := min(y0+1, h-1), sy-float64(y0)
+		for x := 0; x < size; x++ {
+			sx := max((float64(x)+0.5)*float64(w)/float64(size)-0.5, 0)
+			x0 := min(int(sx), w-1)
+			x1, fx := min(x0+1, w-1), sx-float64(x0)
+			v := (1-fy)*((1-fx)*at(x0, y0)+fx*at(x1, y0)) + fy*((1-fx)*at(x0, y1)+fx*at(x1, y1))
+			out[y*size+x] = float32(2*v - 1)
+		}
+	}
+	return out, nil
 }
