@@ -67,13 +67,20 @@ func (g *Game) show(v js.Value) {
 // Draw on every animation frame. So after the last step the game idles:
 // ebiten's FPSModeVsyncOffMinimum calls them only on input or ScheduleFrame
 // (deprecated in favour of SetScreenClearedEveryFrame(false), which this
-// program also sets, but that alone does not stop the calls).
-func idle() { ebiten.SetFPSMode(ebiten.FPSModeVsyncOffMinimum) }
+// program also sets, but that alone does not stop the calls), and the page
+// parks ebiten's animation-frame requests (window.ddpmIdle, web/app.js).
+func idle() {
+	ebiten.SetFPSMode(ebiten.FPSModeVsyncOffMinimum)
+	js.Global().Set("ddpmIdle", true)
+}
 
 // wake draws again on every animation frame, starting with the next one.
 func wake() {
 	ebiten.SetFPSMode(ebiten.FPSModeVsyncOn)
 	ebiten.ScheduleFrame()
+	if f := js.Global().Get("ddpmWake"); f.Type() == js.TypeFunction {
+		f.Invoke()
+	}
 }
 
 func copyFloats(a js.Value) []float32 {
