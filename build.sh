@@ -10,8 +10,8 @@ GOOS=js GOARCH=wasm go build -trimpath -ldflags="-s -w" -o web/main.wasm ./wasm
 GOOS=js GOARCH=wasm go build -trimpath -ldflags="-s -w" -o web/worker.wasm ./wasm/worker
 cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" web/wasm_exec.js
 mkdir -p web/weights
-cp weights/mnist-small-f16.safetensors web/weights/mnist-small.safetensors # small (C=8): the page's default
-cp weights/mnist-f16.safetensors web/weights/mnist.safetensors             # full (C=16): ?model=full
+cp weights/mnist-f16.safetensors web/weights/mnist.safetensors             # full (C=16): the page's default
+cp weights/mnist-small-f16.safetensors web/weights/mnist-small.safetensors # small (C=8): ?model=small
 ls -l web/*.wasm web/weights/*.safetensors | awk '{print $5, $9}'
 
 if [ "${1:-}" = serve ]; then

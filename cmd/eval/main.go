@@ -109,7 +109,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.weights, "weights", filepath.Join("weights", "mnist.safetensors"), "DDPM weights")
 	fs.StringVar(&o.classifier, "classifier", filepath.Join("weights", "classifier.safetensors"), "classifier weights (go run ./cmd/classifier)")
 	fs.StringVar(&samplers, "sampler", "dpmpp2m", "comma-separated samplers: "+strings.Join(ddpm.Samplers, ", "))
-	fs.StringVar(&steps, "steps", "15", "comma-separated step counts (ddpm always takes all T)")
+	fs.StringVar(&steps, "steps", "10", "comma-separated step counts (ddpm always takes all T)")
 	fs.Float64Var(&o.eta, "eta", 0, "DDIM η")
 	fs.StringVar(&guidance, "guidance", "1,2", "comma-separated guidance scales for conditional samples")
 	fs.IntVar(&o.perClass, "per-class", 100, "conditional samples per digit in each row (unconditional rows draw 10× this)")

@@ -8,7 +8,7 @@
 //
 // Usage:
 //
-//	go run ./cmd/sample                          # DPM-Solver++ 2M, 15 steps, digits 0–9 in turn
+//	go run ./cmd/sample                          # DPM-Solver++ 2M, 10 steps, digits 0–9 in turn
 //	go run ./cmd/sample -sampler ddpm -label 7   # 1000 ancestral steps, all sevens
 //	go run ./cmd/sample -init digit.png -t 600 -label 8   # SDEdit: noise a digit to t = 600, denoise it as an 8
 //	go run ./cmd/sample -init digit.png -mask keep.png    # inpaint the black part of keep.png
@@ -45,7 +45,7 @@ func main() {
 	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
 	fs.StringVar(&o.weights, "weights", filepath.Join("weights", "mnist.safetensors"), "weights file")
 	fs.StringVar(&o.sampler, "sampler", "dpmpp2m", "dpmpp2m (DPM-Solver++ 2M), dpmpp2m-sde, dpmpp3m, ddim, or ddpm (all T ancestral steps)")
-	fs.IntVar(&o.steps, "steps", 15, "sampling steps (network evaluations; ddpm always takes all T)")
+	fs.IntVar(&o.steps, "steps", 10, "sampling steps (network evaluations; ddpm always takes all T)")
 	fs.Float64Var(&o.eta, "eta", 0, "DDIM η: 0 deterministic, 1 DDPM-like noise")
 	fs.StringVar(&o.label, "label", "mix", "digit 0..9, none (unconditional), or mix (0–9 in turn)")
 	fs.Float64Var(&o.guidance, "guidance", 2, "classifier-free guidance scale (1: plain conditional)")

@@ -348,7 +348,7 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 }
 
 // sampleGrid writes an 8×8 grid of samples of the digits 0–9 in turn (or
-// unconditional ones), 15 DPM-Solver++ 2M steps, guidance 2, a fixed seed so
+// unconditional ones), 10 DPM-Solver++ 2M steps, guidance 2, a fixed seed so
 // grids of different steps compare.
 func sampleGrid(m *unet.Model, s *ddpm.Schedule, path string) error {
 	const n = 64
@@ -361,7 +361,7 @@ func sampleGrid(m *unet.Model, s *ddpm.Schedule, path string) error {
 		}
 		model = &ddpm.Guided{Model: m, Scale: 2, NullLabel: m.Config.NullLabel()}
 	}
-	sampler, err := ddpm.NewSampler("dpmpp2m", s, 15, 0)
+	sampler, err := ddpm.NewSampler("dpmpp2m", s, 10, 0)
 	if err != nil {
 		return err
 	}
