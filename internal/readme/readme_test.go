@@ -113,6 +113,11 @@ func TestREADMECommands(t *testing.T) {
 				}
 			case len(fields) >= 3 && fields[0] == "go" && fields[1] == "test":
 				checkGoTest(t, c, fields[2:])
+			case fields[0] == "export" && strings.Contains(part, "$(go env GOROOT)/lib/wasm"):
+				goroot, err := exec.Command("go", "env", "GOROOT").Output()
+				if _, serr := os.Stat(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "wasm", "go_js_wasm_exec")); err != nil || serr != nil {
+					t.Errorf("%q: no go_js_wasm_exec in $(go env GOROOT)/lib/wasm", c)
+				}
 			case fields[0] == "python3" || strings.HasPrefix(fields[0], "~/"):
 				t.Logf("not checked (outside the project): %q", c)
 			default:
@@ -134,7 +139,7 @@ func checkGoTest(t *testing.T, c string, args []string) {
 		case strings.HasPrefix(a, "./"):
 			pkgs = append(pkgs, a)
 		case (a == "-run" || a == "-bench") && i+1 < len(args):
-			patterns[a] = args[i+1]
+			patterns[a] = strings.Trim(args[i+1], `'"`)
 			i++
 		case a == "-timeout" || a == "-benchtime" || a == "-count" || a == "-cpuprofile":
 			i++
