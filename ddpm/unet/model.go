@@ -51,6 +51,18 @@ type upLevel struct{ res []*resBlock }
 
 // New builds a model with PyTorch-style random initial weights drawn from seed.
 func New(cfg Config, be nn.Backend, seed uint64) (*Model, error) {
+	m, err := build(cfg, be)
+	if err != nil {
+		return nil, err
+	}
+	rnd := rand.New(rand.NewPCG(seed, 0x5eed))
+	m.allocate(func(q *Param, w []float32) { q.init(w, rnd.Float64) })
+	return m, nil
+}
+
+// build lays out the network for cfg: its layers and the names and shapes
+// of its parameters in Params, without allocating them (see allocate).
+func build(cfg Config, be nn.Backend) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -97,25 +109,30 @@ func New(cfg Config, be nn.Backend, seed uint64) (*Model, error) {
 	m.outNorm = newGroupNorm(&p, "out_norm", g, ch)
 	m.convOut = newConv(&p, "conv_out", ch, cfg.InChannels, 3, 1)
 
-	// Lay every parameter out in one flat buffer so the optimiser is one kernel.
+	m.Params = p.list
+	return m, nil
+}
+
+// allocate lays every parameter out in one flat buffer (so the optimiser is
+// one kernel), with gradients beside it, and sets each parameter's values
+// with fill.
+func (m *Model) allocate(fill func(q *Param, w []float32)) {
+	be := m.Backend
 	total := 0
-	for _, q := range p.list {
+	for _, q := range m.Params {
 		total += numel(q.Shape)
 	}
 	m.Weights, m.Grads = be.New(total), be.New(total)
 	host := make([]float32, total)
-	rnd := rand.New(rand.NewPCG(seed, 0x5eed))
 	off := 0
-	for _, q := range p.list {
+	for _, q := range m.Params {
 		n := numel(q.Shape)
 		q.W = be.View(m.Weights, off, q.Shape...)
 		q.G = be.View(m.Grads, off, q.Shape...)
-		q.init(host[off:off+n], rnd.Float64)
+		fill(q, host[off:off+n])
 		off += n
 	}
 	be.Upload(m.Weights, host)
-	m.Params = p.list
-	return m, nil
 }
 
 func normalInit(w []float32, rnd func() float64) {

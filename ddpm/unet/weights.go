@@ -67,25 +67,24 @@ func FromFile(f *safetensors.File, be nn.Backend) (*Model, error) {
 	if err := cfg.CheckMemory(1, false, DefaultMemoryLimit); err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
 	}
-	m, err := New(cfg, be, 0)
+	// The tensors are checked against the layout before anything of the
+	// network's size is allocated.
+	m, err := build(cfg, be)
 	if err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
 	}
-	if err := m.SetWeights(m.Weights, f); err != nil {
+	if err := m.checkTensors(f); err != nil {
 		return nil, err
 	}
+	m.allocate(func(q *Param, w []float32) { copy(w, f.Tensor(q.Name).Data) })
 	return m, nil
 }
 
-// SetWeights copies the tensors of f into flat (laid out like Weights),
-// failing if any parameter is missing, has another shape, or f holds a tensor
-// the network does not have.
-func (m *Model) SetWeights(flat *nn.Tensor, f *safetensors.File) error {
-	host := make([]float32, m.NumParams())
+// checkTensors reports the first difference between the parameters of m
+// and the tensors of f: one missing, of another shape, or one too many.
+func (m *Model) checkTensors(f *safetensors.File) error {
 	seen := map[string]bool{}
-	off := 0
 	for _, p := range m.Params {
-		n := numel(p.Shape)
 		t := f.Tensor(p.Name)
 		if t == nil {
 			return fmt.Errorf("weights: tensor %q missing", p.Name)
@@ -93,14 +92,29 @@ func (m *Model) SetWeights(flat *nn.Tensor, f *safetensors.File) error {
 		if !equalShape(t.Shape, p.Shape) {
 			return fmt.Errorf("weights: tensor %q has shape %v, the config needs %v", p.Name, t.Shape, p.Shape)
 		}
-		copy(host[off:off+n], t.Data)
 		seen[p.Name] = true
-		off += n
 	}
 	for _, name := range f.Names() {
 		if !seen[name] {
 			return fmt.Errorf("weights: unexpected tensor %q (file and config disagree)", name)
 		}
+	}
+	return nil
+}
+
+// SetWeights copies the tensors of f into flat (laid out like Weights),
+// failing if any parameter is missing, has another shape, or f holds a tensor
+// the network does not have.
+func (m *Model) SetWeights(flat *nn.Tensor, f *safetensors.File) error {
+	if err := m.checkTensors(f); err != nil {
+		return err
+	}
+	host := make([]float32, m.NumParams())
+	off := 0
+	for _, p := range m.Params {
+		n := numel(p.Shape)
+		copy(host[off:off+n], f.Tensor(p.Name).Data)
+		off += n
 	}
 	m.Backend.Upload(flat, host)
 	return nil
