@@ -130,6 +130,9 @@ func parseFlags(args []string) (*options, error) {
 	if o.perClass < 2 || o.perClass > 10000 || o.batch < 1 || o.batch > 1000 {
 		return nil, fmt.Errorf("-per-class must be in 2..10000 and -batch in 1..1000")
 	}
+	if !(o.eta >= 0 && o.eta <= 10) {
+		return nil, fmt.Errorf("-eta %v: want a number in 0..10", o.eta)
+	}
 	o.samplers = strings.Split(samplers, ",")
 	for _, s := range strings.Split(steps, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
