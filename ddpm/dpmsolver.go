@@ -45,7 +45,7 @@ func NewDPMSolver(s *Schedule, steps, order int, sde bool) (*DPMSolver, error) {
 
 // Timesteps returns the same trailing timesteps as DDIM.
 func (d *DPMSolver) Timesteps() []int {
-	if len(d.ts) != d.Steps {
+	if len(d.ts) != d.Steps || d.ts[0] != start(d.Start, d.S)-1 {
 		d.ts = trailing(start(d.Start, d.S), d.Steps)
 	}
 	return d.ts

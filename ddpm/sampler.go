@@ -9,7 +9,8 @@ import (
 // A Sampler is a reverse-process step function. It never sees the network:
 // given x at step i of Timesteps() and the noise eps predicted for it, Step
 // writes the less noisy image into xPrev. Every image of a batch shares the
-// step, so the slices may hold any number of images.
+// step, so the slices may hold any number of images. A multistep sampler
+// (DPMSolver) remembers earlier steps: use one sampler per Process.
 type Sampler interface {
 	// Timesteps returns the model timesteps visited, noisiest first.
 	Timesteps() []int
@@ -39,7 +40,7 @@ type DDPM struct {
 // Timesteps returns Start−1, Start−2, …, 0 (T−1, …, 0 by default).
 func (d *DDPM) Timesteps() []int {
 	n := start(d.Start, d.S)
-	if len(d.ts) != n {
+	if len(d.ts) != n || d.ts[0] != n-1 {
 		d.ts = make([]int, n)
 		for i := range d.ts {
 			d.ts[i] = n - 1 - i
@@ -107,7 +108,7 @@ func NewDDIM(s *Schedule, steps int, eta float64) (*DDIM, error) {
 // Timesteps returns Steps timesteps spaced evenly from Start−1 (T−1 by
 // default) down ("trailing" spacing, so the first step starts from x_Start).
 func (d *DDIM) Timesteps() []int {
-	if len(d.ts) != d.Steps {
+	if len(d.ts) != d.Steps || d.ts[0] != start(d.Start, d.S)-1 {
 		d.ts = trailing(start(d.Start, d.S), d.Steps)
 	}
 	return d.ts
@@ -191,8 +192,8 @@ func NewSamplerFrom(kind string, s *Schedule, steps int, eta float64, from int) 
 	if from < 1 || from > s.T() {
 		return nil, fmt.Errorf("ddpm: the start t=%d is outside 1..%d", from, s.T())
 	}
-	if kind != "ddpm" && steps > from {
-		steps = from // a step per timestep at most
+	if kind != "ddpm" && from < s.T() && steps > from {
+		steps = from // starting lower: a step per timestep at most
 	}
 	switch kind {
 	case "ddpm":

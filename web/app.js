@@ -226,15 +226,15 @@ HTMLCanvasElement.prototype.getContext = function (kind, attrs) {
 // the renderer. So while the drawing program is idle (window.ddpmIdle, set by
 // it) its next animation-frame callback is parked, and ddpmWake hands it back.
 const requestFrame = window.requestAnimationFrame.bind(window);
-let parkedFrame = null;
+let parked = [];
 window.ddpmIdle = false;
 window.requestAnimationFrame = (cb) => {
-  if (window.ddpmIdle) { parkedFrame = cb; return 0; }
+  if (window.ddpmIdle) { parked.push(cb); return 0; }
   return requestFrame(cb);
 };
 window.ddpmWake = () => {
   window.ddpmIdle = false;
-  if (parkedFrame) { const cb = parkedFrame; parkedFrame = null; requestFrame(cb); }
+  for (const cb of parked.splice(0)) requestFrame(cb);
 };
 
 // ebiten reads the gamepads on every update; the page has no use for them,

@@ -127,8 +127,9 @@ func parseFlags(args []string) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
 	}
-	if o.perClass < 2 || o.perClass > 10000 || o.batch < 1 || o.batch > 1000 {
-		return nil, fmt.Errorf("-per-class must be in 2..10000 and -batch in 1..1000")
+	if o.perClass < 2 || o.perClass > 6000 || o.batch < 1 || o.batch > 1000 {
+		// The floor takes 10·per-class of MNIST's 60,000 training images.
+		return nil, fmt.Errorf("-per-class must be in 2..6000 and -batch in 1..1000")
 	}
 	if !(o.eta >= 0 && o.eta <= 10) {
 		return nil, fmt.Errorf("-eta %v: want a number in 0..10", o.eta)

@@ -175,23 +175,26 @@ func run(o *options) error {
 		if lab != nil {
 			ls = lab[lo:hi]
 		}
+		// The start is this chunk's window of the whole batch's noise; the
+		// noise of later steps comes from a stream of its own per chunk
+		// (a window would draw the whole batch's noise at every step).
 		rng := ddpm.NewRNG(o.seed)
 		rng.Window(o.n*px, lo*px)
-		var p *ddpm.Process
-		switch {
-		case mask != nil: // inpainting: from noise, the known pixels put back every step
+		if mask != nil {
 			smp = &ddpm.Inpaint{Sampler: smp, S: sched, Known: repeat(known, hi-lo), Mask: repeat(mask, hi-lo)}
-			p, err = ddpm.NewProcess(model, smp, hi-lo, px, ls, rng)
-		case known != nil: // SDEdit: from the image noised to t
+		}
+		var p *ddpm.Process
+		if known != nil && from < sched.T() { // SDEdit, or inpainting from t < T: the image noised to t
 			x := repeat(known, hi-lo)
 			sched.NoiseTo(x, x, from, rng)
 			p, err = ddpm.NewProcessFrom(model, smp, hi-lo, x, ls, rng)
-		default:
+		} else {
 			p, err = ddpm.NewProcess(model, smp, hi-lo, px, ls, rng)
 		}
 		if err != nil {
 			return err
 		}
+		p.RNG = ddpm.NewRNGStream(o.seed, uint64(lo)+1)
 		mark, f := 0, 0
 		snapshot := func() {
 			for r := lo; r < min(hi, rows); r++ {

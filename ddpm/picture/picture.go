@@ -96,15 +96,19 @@ func ReadPNG(path string, size int) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a PNG image: %v", path, err)
+	}
+	if w, h := cfg.Width, cfg.Height; w < 1 || h < 1 || w > 4096 || h > 4096 {
+		return nil, fmt.Errorf("%s: %d×%d pixels, want 1..4096 a side", path, w, h)
+	}
 	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a PNG image: %v", path, err)
 	}
 	r := img.Bounds()
 	w, h := r.Dx(), r.Dy()
-	if w < 1 || h < 1 || w > 4096 || h > 4096 {
-		return nil, fmt.Errorf("%s: %d×%d pixels, want 1..4096 a side", path, w, h)
-	}
 	at := func(x, y int) float64 {
 		c := color.GrayModel.Convert(img.At(r.Min.X+x, r.Min.Y+y)).(color.Gray)
 		return float64(c.Y) / 255

@@ -116,8 +116,8 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("-T %d is outside 1..%d", o.timeSteps, ddpm.MaxT)
 	case o.batch > 4096:
 		return nil, fmt.Errorf("-batch %d is over 4096", o.batch)
-	case !(o.maxMemoryGB > 0) || !finite(o.maxMemoryGB):
-		return nil, fmt.Errorf("-max-memory must be a positive number of GB")
+	case !(o.maxMemoryGB > 0 && o.maxMemoryGB <= 1e6):
+		return nil, fmt.Errorf("-max-memory must be a number of GB in (0, 1e6]")
 	case o.ema < 0 || o.ema >= 1:
 		return nil, fmt.Errorf("-ema must be in [0, 1)")
 	case o.pUncond < 0 || o.pUncond > 1:

@@ -180,6 +180,15 @@ func TestResumeCleansUp(t *testing.T) {
 	if err := run(tinyRun(t, dir, "-resume", "-steps", "6"), nil); err != nil {
 		t.Fatal(err)
 	}
+	// A fresh run in a folder whose run never wrote a checkpoint starts its log afresh.
+	fresh := t.TempDir()
+	os.WriteFile(runPaths{dir: fresh}.log(), []byte(`{"step":450,"train_loss":1}`+"\n"), 0o644)
+	if err := run(tinyRun(t, fresh, "-steps", "2"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(runPaths{dir: fresh}.log()); strings.Contains(string(b), `"step":450`) {
+		t.Errorf("a fresh run kept an old run's log lines:\n%s", b)
+	}
 	b, _ := os.ReadFile(p.log())
 	var steps []int
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {

@@ -120,7 +120,11 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 		}
 	}
 
-	logf, err := os.OpenFile(paths.log(), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	flags := os.O_CREATE | os.O_APPEND | os.O_WRONLY
+	if !o.resume {
+		flags |= os.O_TRUNC // the lines of a run that never wrote a checkpoint
+	}
+	logf, err := os.OpenFile(paths.log(), flags, 0o644)
 	if err != nil {
 		return err
 	}
@@ -260,7 +264,7 @@ const metaTotal = "total_steps"
 // removeStaleTemps deletes the temporary files a killed run left behind
 // (files are written to .NAME.tmp* and renamed into place).
 func (p runPaths) removeStaleTemps() {
-	for _, f := range []string{p.checkpoint(), p.weights(), p.lossPlot()} {
+	for _, f := range []string{p.checkpoint(), p.weights(), p.lossPlot(), p.log()} {
 		stale, _ := filepath.Glob(filepath.Join(p.dir, "."+filepath.Base(f)+".tmp*"))
 		for _, s := range stale {
 			os.Remove(s)

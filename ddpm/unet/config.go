@@ -75,6 +75,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("unet: %s %d is outside %d..%d", f.name, f.v, f.lo, f.hi)
 		}
 	}
+	if c.Channels%c.Groups != 0 {
+		return fmt.Errorf("unet: channels %d must be a multiple of groups %d", c.Channels, c.Groups)
+	}
 	if step := 1 << (len(c.Mults) - 1); c.ImageSize%step != 0 {
 		return fmt.Errorf("unet: image_size %d must be a multiple of %d for %d levels", c.ImageSize, step, len(c.Mults))
 	}

@@ -92,6 +92,7 @@ func TestConfigRanges(t *testing.T) {
 		{"no levels", func(c *Config) { c.Mults = nil }, "number of channel_mults 0"},
 		{"odd size", func(c *Config) { c.ImageSize = 30 }, "multiple of 4"},
 		{"huge mult", func(c *Config) { c.Mults = []int{1, 64} }, "channel mult 64"},
+		{"channels not in groups", func(c *Config) { c.Channels, c.Groups, c.Mults = 6, 4, []int{2, 4} }, "channels 6 must be a multiple of groups 4"},
 	} {
 		c := DefaultConfig()
 		tc.edit(&c)
