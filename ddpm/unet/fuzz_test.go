@@ -24,6 +24,17 @@ func FuzzFromFile(f *testing.F) {
 		return b.Bytes()
 	}
 	f.Add(encode(m.Config.String(), "1000"))
+	// A network of 4×4 images with 2 channels: a file of a few hundred bytes,
+	// quick to mutate and to minimise.
+	micro := Config{ImageSize: 4, InChannels: 1, Channels: 2, Mults: []int{1}, NumResBlocks: 1, Groups: 1}
+	if mm, err := New(micro, nn.CPU{}, 1); err == nil {
+		var b bytes.Buffer
+		meta := map[string]string{MetaFormat: FormatVersion, MetaConfig: micro.String(), MetaTimesteps: "10"}
+		if err := safetensors.Encode(&b, meta, mm.Tensors(mm.Weights, safetensors.F16)); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b.Bytes())
+	}
 	f.Add(encode(m.Config.String(), "1000000000"))
 	for _, c := range []string{
 		`{"image_size":8,"in_channels":1,"channels":4,"channel_mults":[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1],"num_res_blocks":1,"attention":true,"groups":2,"num_classes":3}`,
