@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -225,6 +226,9 @@ func TestDivergedRunSaysNoCheckpoint(t *testing.T) {
 func TestDoubleInterruptTellsTheTruth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the trainer")
+	}
+	if runtime.GOOS == "js" || runtime.GOOS == "wasip1" {
+		t.Skip("WebAssembly cannot start processes")
 	}
 	bin := filepath.Join(t.TempDir(), "train")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
