@@ -114,11 +114,13 @@ func BenchmarkPage(t *testing.B) {
 	fmt.Println(sb.String()) // b.Log would cut the tables short
 }
 
-// treeCPU returns the user and system CPU time of process pid and all its
-// descendants, from Linux's /proc (0 elsewhere).
-func treeCPU(pid int) time.Duration {
-	children := map[int][]int{}
-	ticks := map[int]int64{}
+// procStat is what /proc/PID/stat says of a process: its parent and the
+// CPU time it used, in clock ticks.
+type procStat struct{ ppid, ticks int }
+
+// processes reads /proc/*/stat (Linux; empty elsewhere).
+func processes() map[int]procStat {
+	out := map[int]procStat{}
 	dirs, _ := os.ReadDir("/proc")
 	for _, d := range dirs {
 		p, err := strconv.Atoi(d.Name())
@@ -136,20 +138,35 @@ func treeCPU(pid int) time.Duration {
 			continue
 		}
 		ppid, _ := strconv.Atoi(f[1])
-		ut, _ := strconv.ParseInt(f[11], 10, 64)
-		st, _ := strconv.ParseInt(f[12], 10, 64)
-		children[ppid] = append(children[ppid], p)
-		ticks[p] = ut + st
+		ut, _ := strconv.Atoi(f[11])
+		st, _ := strconv.Atoi(f[12])
+		out[p] = procStat{ppid, ut + st}
 	}
-	var sum int64
-	var walk func(int)
-	walk = func(p int) {
-		sum += ticks[p]
-		for _, c := range children[p] {
-			walk(c)
+	return out
+}
+
+// tree returns pid and all its descendants.
+func tree(procs map[int]procStat, pid int) []int {
+	var out []int
+	for p := range procs {
+		for q := p; q > 1; q = procs[q].ppid {
+			if q == pid {
+				out = append(out, p)
+				break
+			}
 		}
 	}
-	walk(pid)
+	return out
+}
+
+// treeCPU returns the user and system CPU time of process pid and all its
+// descendants (0 outside Linux).
+func treeCPU(pid int) time.Duration {
+	procs := processes()
+	var sum int
+	for _, p := range tree(procs, pid) {
+		sum += procs[p].ticks
+	}
 	return time.Duration(sum) * time.Second / 100 // USER_HZ is 100 on Linux
 }
 

@@ -84,35 +84,8 @@ func TestSoak(t *testing.T) {
 // processRSS returns the resident memory in MB of process pid and its
 // descendants, summed by Chromium process type (browser, renderer, gpu-process, …).
 func processRSS(pid int) map[string]float64 {
-	parent := map[int]int{}
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		p, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if len(f) > 1 {
-			parent[p], _ = strconv.Atoi(f[1])
-		}
-	}
-	inTree := func(p int) bool {
-		for ; p > 1; p = parent[p] {
-			if p == pid {
-				return true
-			}
-		}
-		return false
-	}
 	out := map[string]float64{}
-	for p := range parent {
-		if !inTree(p) {
-			continue
-		}
+	for _, p := range tree(processes(), pid) {
 		cmd, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(p), "cmdline"))
 		kind := "browser"
 		// Chromium rewrites its children's titles: their arguments are
