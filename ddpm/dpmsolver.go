@@ -79,9 +79,9 @@ func (d *DPMSolver) Step(i int, xPrev, x, eps, x0 []float32, rng *RNG) {
 		lamT, alphaT, sigmaT := lambda(s.AlphaBar[ts[i+1]])
 		h := lamT - lamS
 		order := min(d.Order, len(d.hist)+1)
-		// The ODE step is x_t = σ_t/σ_s·x − α_t(e^{−h}−1)·(D0 + c1·D1 + c2·D2);
-		// the SDE step doubles h in the data terms, scales x by e^{−h} and adds
-		// σ_t·√(1−e^{−2h})·z.
+		// The ODE step is x_t = σ_t/σ_s·x − α_t(e^{−h}−1)·D, D the extrapolated
+		// x̂_0 below; the SDE step doubles h in the data term, scales x by e^{−h}
+		// and adds σ_t·√(1−e^{−2h})·z.
 		cx, cd, sigma := sigmaT/sigmaS, -alphaT*math.Expm1(-h), 0.0
 		if d.SDE {
 			cx, cd, sigma = sigmaT/sigmaS*math.Exp(-h), -alphaT*math.Expm1(-2*h), sigmaT*math.Sqrt(-math.Expm1(-2*h))

@@ -207,15 +207,7 @@ func TestSamplersRecoverGaussianData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var sum, sq float64
-		for _, v := range x {
-			sum += float64(v)
-		}
-		mean := sum / float64(len(x))
-		for _, v := range x {
-			sq += (float64(v) - mean) * (float64(v) - mean)
-		}
-		sd := math.Sqrt(sq / float64(len(x)))
+		mean, sd := moments(x)
 		if math.Abs(mean-g.mu) > 0.01 || math.Abs(sd-g.s) > 0.02*g.s {
 			t.Errorf("%s: samples have mean %.4f, sd %.4f; want %.2f, %.2f", kind, mean, sd, g.mu, g.s)
 		}

@@ -2,6 +2,7 @@ package ddpm
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -16,18 +17,11 @@ func TestNoiseToMoments(t *testing.T) {
 	for _, paperT := range []int{1, 300, 1000} {
 		xt := make([]float32, n)
 		s.NoiseTo(xt, x0, paperT, NewRNG(uint64(paperT)))
-		var sum, sq float64
-		for _, v := range xt {
-			sum += float64(v)
-		}
-		mean := sum / n
-		for _, v := range xt {
-			sq += (float64(v) - mean) * (float64(v) - mean)
-		}
+		mean, sd := moments(xt)
 		ab := s.AlphaBar[paperT-1]
 		wantMean, wantVar := math.Sqrt(ab)*0.7, 1-ab
-		if math.Abs(mean-wantMean) > 4*math.Sqrt(wantVar/n) || math.Abs(sq/n-wantVar) > 0.02*wantVar {
-			t.Errorf("t=%d: mean %.5f var %.6g, want %.5f and %.6g", paperT, mean, sq/n, wantMean, wantVar)
+		if math.Abs(mean-wantMean) > 4*math.Sqrt(wantVar/n) || math.Abs(sd*sd-wantVar) > 0.02*wantVar {
+			t.Errorf("t=%d: mean %.5f var %.6g, want %.5f and %.6g", paperT, mean, sd*sd, wantMean, wantVar)
 		}
 	}
 }
@@ -39,7 +33,7 @@ func TestSamplerFrom(t *testing.T) {
 	for _, kind := range Samplers {
 		full, _ := NewSampler(kind, s, 20, 0)
 		same, _ := NewSamplerFrom(kind, s, 20, 0, 1000)
-		if !equalInts(full.Timesteps(), same.Timesteps()) {
+		if !slices.Equal(full.Timesteps(), same.Timesteps()) {
 			t.Errorf("%s: from T differs from the usual start", kind)
 		}
 		low, err := NewSamplerFrom(kind, s, 20, 0, 300)
@@ -62,18 +56,6 @@ func TestSamplerFrom(t *testing.T) {
 	if _, err := NewSamplerFrom("ddim", s, 10, 0, 0); err == nil {
 		t.Error("from 0 accepted")
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // SDEdit with the Gaussian oracle: data noised to t and denoised back from
