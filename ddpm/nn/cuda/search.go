@@ -49,7 +49,8 @@ func searchDirs(getenv func(string) string) []string {
 	if home := getenv("HOME"); home != "" {
 		envs = append(envs, filepath.Join(home, ".local", "lib", "python3*", "site-packages"))
 	}
-	envs = append(envs, "/usr/local/lib/python3*/dist-packages", "/usr/lib/python3/dist-packages")
+	envs = append(envs, "/usr/local/lib/python3*/dist-packages", "/usr/local/lib/python3*/site-packages",
+		"/usr/lib/python3/dist-packages", "/usr/lib/python3*/site-packages", "/opt/conda/lib/python3*/site-packages")
 	for _, e := range envs {
 		libs, _ := filepath.Glob(filepath.Join(e, "nvidia", "*", "lib"))
 		slices.Sort(libs)
