@@ -39,7 +39,16 @@ type Game struct {
 	plot   *ebiten.Image // the schedule's curves and caption, drawn once per size
 	frames int
 	drawn  image.Point // screen size of the last full draw
+
+	view    int     // what Draw shows: viewSteps or viewForward
+	fwd     forward // the forward view's digit and t
+	fwdDraw forwardImages
 }
+
+const (
+	viewSteps   = iota // the reverse process's steps (show)
+	viewForward        // the forward process of one digit (showForward)
+)
 
 func newGame() *Game { return &Game{} }
 
@@ -57,7 +66,7 @@ func (g *Game) show(v js.Value) {
 		return
 	}
 	g.mu.Lock()
-	g.cur, g.dirty = f, true
+	g.cur, g.dirty, g.view = f, true, viewSteps
 	g.mu.Unlock()
 	wake()
 }
@@ -99,7 +108,7 @@ func (g *Game) Update() error { return nil }
 // Draw implements ebiten.Game.
 func (g *Game) Draw(screen *ebiten.Image) {
 	g.mu.Lock()
-	f, dirty := g.cur, g.dirty
+	f, dirty, view, fw := g.cur, g.dirty, g.view, g.fwd
 	g.dirty = false
 	g.mu.Unlock()
 	g.frames++
@@ -112,20 +121,21 @@ func (g *Game) Draw(screen *ebiten.Image) {
 		return // nothing new: the screen keeps the last frame, and ebiten skips presenting it
 	}
 	g.drawn = size
+	if view == viewForward {
+		g.drawForward(screen, fw)
+		return
+	}
 	screen.Fill(color.RGBA{0x16, 0x18, 0x1d, 0xff})
 	if f.n == 0 {
 		setLabels(label{"status", f.left + 16, f.top + 6, "loading…"})
 		return
 	}
 	if dirty {
-		g.grid = g.render(g.grid, f.x, f)
+		g.grid = g.render(g.grid, f.x, f.n, f.cols, f.size)
 		if f.showX0 {
-			g.grid0 = g.render(g.grid0, f.x0, f)
+			g.grid0 = g.render(g.grid0, f.x0, f.n, f.cols, f.size)
 		}
-		if g.sched == nil || g.sched.T() != f.T || g.sched.Kind != f.schedule {
-			g.sched, _ = ddpm.NewSchedule(f.schedule, f.T)
-			g.plot = nil
-		}
+		g.useSchedule(f.schedule, f.T)
 	}
 	sw, sh := screen.Bounds().Dx(), screen.Bounds().Dy()
 	x0, y0 := f.left+16, f.top+40
@@ -157,7 +167,11 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	barW := float32(math.Max(gw*scale*panels, 200))
 	vector.DrawFilledRect(screen, float32(x0), by, barW, 6, color.RGBA{0x3a, 0x3f, 0x4b, 0xff}, false)
 	vector.DrawFilledRect(screen, float32(x0), by, barW*float32(f.index)/float32(max(f.total, 1)), 6, color.RGBA{0x6c, 0xb6, 0xff, 0xff}, false)
-	g.drawSchedule(screen, float32(x0), by+16, barW, 70, f)
+	mark := f.t
+	if f.done {
+		mark = -1
+	}
+	g.drawSchedule(screen, float32(x0), by+16, barW, 70, mark)
 	labels = append(labels, label{"caption", x0, float64(by) + 16 + 72, `<span class="signal">signal √ᾱₜ</span> <span class="noise">noise √(1−ᾱₜ)</span>`})
 	setLabels(labels...)
 	if f.done {
@@ -165,9 +179,17 @@ func (g *Game) Draw(screen *ebiten.Image) {
 	}
 }
 
+// useSchedule makes g.sched the named schedule of T steps.
+func (g *Game) useSchedule(kind string, T int) {
+	if g.sched == nil || g.sched.T() != T || g.sched.Kind != kind {
+		g.sched, _ = ddpm.NewSchedule(kind, T)
+		g.plot = nil
+	}
+}
+
 // drawSchedule plots √ᾱ_t (signal) and √(1−ᾱ_t) (noise) over t with the
-// current t marked.
-func (g *Game) drawSchedule(screen *ebiten.Image, x, y, w, h float32, f frame) {
+// timestep mark (a code index, 0..T−1; none when outside) marked.
+func (g *Game) drawSchedule(screen *ebiten.Image, x, y, w, h float32, mark int) {
 	if g.sched == nil {
 		return
 	}
@@ -191,8 +213,8 @@ func (g *Game) drawSchedule(screen *ebiten.Image, x, y, w, h float32, f frame) {
 	op := &ebiten.DrawImageOptions{}
 	op.GeoM.Translate(float64(x), float64(y))
 	screen.DrawImage(g.plot, op)
-	if f.t >= 0 && f.t < T && !f.done {
-		vector.StrokeLine(screen, x+px(f.t), y, x+px(f.t), y+h, 1.5, color.RGBA{0x6c, 0xb6, 0xff, 0xff}, false)
+	if mark >= 0 && mark < T {
+		vector.StrokeLine(screen, x+px(mark), y, x+px(mark), y+h, 1.5, color.RGBA{0x6c, 0xb6, 0xff, 0xff}, false)
 	}
 }
 
@@ -233,11 +255,12 @@ func stroke(dst *ebiten.Image, path *vector.Path, width float32, c color.RGBA) {
 	dst.DrawTriangles(vs, is, whitePixel, &ebiten.DrawTrianglesOptions{AntiAlias: true})
 }
 
-// render writes images in [−1, 1] into a grid image (white ink on black).
-func (g *Game) render(dst *ebiten.Image, x []float32, f frame) *ebiten.Image {
-	rows := (f.n + f.cols - 1) / f.cols
+// render writes n images in [−1, 1], size×size each, into a grid image of
+// cols columns (white ink on black).
+func (g *Game) render(dst *ebiten.Image, x []float32, n, cols, size int) *ebiten.Image {
+	rows := (n + cols - 1) / cols
 	const pad = 2
-	w, h := f.cols*(f.size+pad)-pad, rows*(f.size+pad)-pad
+	w, h := cols*(size+pad)-pad, rows*(size+pad)-pad
 	if dst == nil || dst.Bounds().Dx() != w || dst.Bounds().Dy() != h {
 		dst = ebiten.NewImage(w, h)
 	}
@@ -250,12 +273,12 @@ func (g *Game) render(dst *ebiten.Image, x []float32, f frame) *ebiten.Image {
 			g.pix[i] = 0xff
 		}
 	}
-	for i := 0; i < f.n; i++ {
-		ox, oy := (i%f.cols)*(f.size+pad), (i/f.cols)*(f.size+pad)
-		img := x[i*f.size*f.size : (i+1)*f.size*f.size]
-		for y := 0; y < f.size; y++ {
-			for xx := 0; xx < f.size; xx++ {
-				v := uint8(max(0, min(255, (img[y*f.size+xx]+1)*127.5+0.5)))
+	for i := 0; i < n; i++ {
+		ox, oy := (i%cols)*(size+pad), (i/cols)*(size+pad)
+		img := x[i*size*size : (i+1)*size*size]
+		for y := 0; y < size; y++ {
+			for xx := 0; xx < size; xx++ {
+				v := uint8(max(0, min(255, (img[y*size+xx]+1)*127.5+0.5)))
 				o := 4 * ((oy+y)*w + ox + xx)
 				g.pix[o], g.pix[o+1], g.pix[o+2], g.pix[o+3] = v, v, v, 0xff
 			}

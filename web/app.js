@@ -71,10 +71,22 @@ const model = choice('model', 'full', Object.keys(models));
 const samplers = ['dpmpp2m', 'dpmpp2m-sde', 'dpmpp3m', 'ddim', 'ddpm'];
 const defaults = { sampler: 'dpmpp2m', steps: 10 };
 
+// The page's modes: sample (noise to digits), and three that start from a
+// digit the visitor draws or picks: forward (scrub q(x_t | x_0) with a t
+// slider), denoise (SDEdit: noise the digit to t, then run the reverse
+// process from there) and inpaint (erase part of it; the network fills it in).
+const modes = ['sample', 'forward', 'denoise', 'inpaint'];
+const mode = choice('mode', 'sample', modes);
+
 const settings = {
+  mode,
   model,
   weights: params.get('weights') || models[model],
-  digit: choice('digit', 'mix', ['mix', 'none', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']), // mix: 0–9 in turn
+  // mix: 0–9 in turn; starting from a digit, the label steers it (none: unconditional)
+  digit: choice('digit', mode === 'sample' ? 'mix' : 'none', ['mix', 'none', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']),
+  t: num('t', 500, 0, 1000, true),         // forward and denoise: the paper's t to noise the digit to
+  test: num('test', -1, -1, 299, true),     // the shipped test digit to start from (-1: one picked by the seed)
+  erase: choice('erase', 'top', ['top', 'bottom', 'left', 'right', 'none']), // inpaint: the half erased at the start
   sampler: choice('sampler', defaults.sampler, samplers),
   steps: num('steps', defaults.steps, 1, 1000, true),
   eta: num('eta', 0, 0, 1),
@@ -93,7 +105,8 @@ const state = { workers: [], epoch: 0, pending: new Map(), config: null, T: 1000
 function labels(n) {
   const out = [];
   for (let i = 0; i < n; i++) {
-    if (settings.digit === 'mix') out.push(i % 10);
+    if (settings.digit === 'mix' && settings.mode !== 'sample') out.push(state.nullLabel);
+    else if (settings.digit === 'mix') out.push(i % 10);
     else if (settings.digit === 'none') out.push(state.nullLabel);
     else out.push(parseInt(settings.digit, 10));
   }
@@ -102,7 +115,7 @@ function labels(n) {
 
 function layout() {
   const panel = $('panel');
-  if (!panel || panel.hidden) return { left: 0, top: 0 };
+  if (!panel || panel.hidden || document.body.classList.contains('tool-only')) return { left: 0, top: 0 };
   // Wide windows: the body, and so ebiten's canvas, sits beside the panel (style.css).
   if (window.innerWidth > 700) return { left: 0, top: 0 };
   return { left: 0, top: panel.getBoundingClientRect().bottom };
@@ -110,6 +123,10 @@ function layout() {
 
 function start() {
   if (window.ddpmError || !state.config) return;
+  if (settings.mode === 'forward') { // nothing to run: the drawing program computes x_t
+    preview();
+    return;
+  }
   state.epoch++;
   state.pending.clear();
   window.ddpmDone = false;
@@ -120,13 +137,17 @@ function start() {
   state.n = n;
   const k = state.workers.length;
   const ls = labels(n);
+  const edit = {}; // the start image, for denoise and inpaint (worker's editOf)
+  if (settings.mode === 'denoise') Object.assign(edit, { init: state.pad.image, from: Math.max(1, Math.min(state.T, settings.t)) });
+  if (settings.mode === 'inpaint') Object.assign(edit, { init: state.pad.image, from: state.T, mask: state.pad.mask });
+  window.ddpmStart = Object.assign({ seed: settings.seed, n }, edit); // what ran, for the tests
   state.workers.forEach((w, i) => {
     const lo = Math.floor((n * i) / k), hi = Math.floor((n * (i + 1)) / k);
     w.slice = [lo, hi];
     if (lo === hi) return;
-    w.postMessage({ type: 'start', epoch: state.epoch, delay: settings.delay, params: {
+    w.postMessage({ type: 'start', epoch: state.epoch, delay: settings.delay, params: Object.assign({
       n, lo, hi, labels: ls, seed: settings.seed, sampler: settings.sampler, steps: settings.steps,
-      eta: settings.eta, guidance: settings.guidance } });
+      eta: settings.eta, guidance: settings.guidance }, edit) });
   });
   state.paused = false;
   updateControls();
@@ -273,7 +294,7 @@ function showStep() {
 // ddpmLabels sets the drawing's text (called by the drawing program after
 // each full draw): HTML over the canvas, in the page's fonts.
 window.ddpmLabels = (labels) => {
-  const canvas = document.querySelector('canvas');
+  const canvas = document.querySelector('body > canvas'); // ebiten's, not the pad
   let box = $('labels');
   if (!canvas || !box) return;
   const r = canvas.getBoundingClientRect();
@@ -297,10 +318,134 @@ window.ddpmLabels = (labels) => {
 // show hands the last complete step to the drawing program.
 function show() {
   if (!state.last) return;
+  state.view = 'steps';
   const lay = layout();
   window.ddpmShow(Object.assign({}, state.last, { showX0: settings.showX0, left: lay.left, top: lay.top }));
 }
-window.addEventListener('resize', show);
+window.addEventListener('resize', () => (state.view === 'forward' ? preview() : show()));
+
+// preview has the drawing program show the pad's digit noised to the
+// slider's t (forward and denoise modes): x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε with
+// the seed's first ε, the noise the first digit of "Denoise" starts from.
+function preview() {
+  if (!state.pad || !window.ddpmForward) return;
+  if (settings.mode !== 'forward' && settings.mode !== 'denoise') return;
+  state.view = 'forward';
+  const lay = layout();
+  window.ddpmForward({ x0: state.pad.image, size: state.size, t: Math.min(settings.t, state.T), seed: settings.seed,
+    schedule: state.schedule, T: state.T, left: lay.left, top: lay.top });
+  window.ddpmPreviewT = Math.min(settings.t, state.T);
+}
+
+// The shipped test digits (web/digits.png, from cmd/testdigits): 30 of each
+// class, one row per class; digit i is the (i/10)-th of class i%10.
+async function loadTestDigits() {
+  const resp = await fetch('digits.png');
+  if (!resp.ok) throw new Error('HTTP ' + resp.status);
+  const bmp = await createImageBitmap(await resp.blob());
+  const c = document.createElement('canvas');
+  c.width = bmp.width; c.height = bmp.height;
+  const ctx = c.getContext('2d');
+  ctx.drawImage(bmp, 0, 0);
+  const size = 32, perClass = Math.floor(bmp.width / size);
+  const px = ctx.getImageData(0, 0, bmp.width, bmp.height).data;
+  const digits = [];
+  for (let i = 0; i < 10 * perClass; i++) {
+    const ox = Math.floor(i / 10) * size, oy = (i % 10) * size;
+    const img = new Float32Array(size * size);
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) img[y * size + x] = px[4 * ((oy + y) * bmp.width + ox + x)] / 127.5 - 1;
+    }
+    digits.push(img);
+  }
+  return digits;
+}
+
+// The explore modes' tool: the pad, its buttons and the t slider; in
+// index.html's panel, and in a narrow panel of its own in embed.html.
+async function buildTool() {
+  let host = $('tool');
+  if (!host) {
+    if (settings.mode === 'sample') return; // an embedded sampler needs no tool
+    const panel = document.createElement('div');
+    panel.id = 'panel';
+    host = document.createElement('div');
+    host.id = 'tool';
+    panel.appendChild(host);
+    document.body.prepend(panel);
+    document.body.classList.add('panel', 'tool-only');
+    window.dispatchEvent(new Event('resize')); // ebiten sizes its canvas to the body on a resize
+  }
+  if (state.size !== 32) {
+    note(`the explore modes need a 32×32 network; this one is ${state.size}×${state.size}`);
+    return;
+  }
+  host.innerHTML = `
+    <canvas id="pad" width="32" height="32" title="Draw a digit here (mouse, finger or pen)"></canvas>
+    <div class="buttons">
+      <button type="button" id="testDigit" class="secondary" title="a digit from MNIST's test set">Test digit</button>
+      <button type="button" id="clearPad" class="secondary">Clear</button>
+      <button type="button" id="brush" class="secondary"></button>
+    </div>
+    <label id="tRow" title="the forward process's t: 0 is the digit, ${state.T} pure noise">t
+      <input id="t" type="range" min="0" max="${state.T}" step="1"><output id="tValue"></output></label>
+    <button type="button" id="run"></button>`;
+  state.pad = new Pad($('pad'), 32, () => { if (settings.mode !== 'inpaint') preview(); });
+  try {
+    state.digits = await loadTestDigits();
+  } catch (err) {
+    note('could not load the test digits (digits.png): ' + err.message + '; draw one instead');
+    state.digits = [];
+  }
+  const pick = (i) => {
+    if (!state.digits.length) return;
+    state.test = ((i % state.digits.length) + state.digits.length) % state.digits.length;
+    state.pad.set(state.digits[state.test]);
+    if (settings.mode === 'inpaint' && settings.erase !== 'none') state.pad.erase(settings.erase);
+  };
+  $('testDigit').addEventListener('click', () => { pick(Math.floor(Math.random() * 1e6)); if (settings.mode === 'inpaint') start(); });
+  $('clearPad').addEventListener('click', () => state.pad.clear());
+  $('brush').addEventListener('click', () => {
+    state.pad.brush = state.pad.brush === 'erase' ? 'draw' : 'erase';
+    updateTool();
+  });
+  const slider = $('t');
+  slider.value = Math.min(settings.t, state.T);
+  slider.addEventListener('input', () => {
+    settings.t = parseInt(slider.value, 10);
+    updateTool();
+    preview();
+  });
+  $('run').addEventListener('click', () => start());
+  window.ddpmPad = () => ({ image: Array.from(state.pad.image), mask: Array.from(state.pad.mask) }); // for the tests
+  state.pad.brush = settings.mode === 'inpaint' ? 'erase' : 'draw';
+  pick(settings.test >= 0 ? settings.test : settings.seed);
+  updateTool();
+}
+
+// updateTool shows what the mode uses and says what the buttons do.
+function updateTool() {
+  for (const m of modes) document.body.classList.toggle('mode-' + m, settings.mode === m);
+  if (!state.pad) return;
+  $('brush').textContent = state.pad.brush === 'erase' ? 'Pen' : 'Eraser';
+  $('brush').title = state.pad.brush === 'erase' ? 'draw ink' : 'erase what the network should fill in';
+  $('tValue').textContent = settings.t;
+  $('run').textContent = settings.mode === 'inpaint' ? 'Inpaint' : `Denoise from t = ${Math.max(1, settings.t)}`;
+}
+
+// setMode switches the page to mode m in place (index.html's Mode menu).
+function setMode(m) {
+  settings.mode = m;
+  params.set('mode', m);
+  history.replaceState(null, '', '?' + params.toString());
+  if (state.pad) {
+    state.pad.brush = m === 'inpaint' ? 'erase' : 'draw';
+    if (m === 'inpaint' && !state.pad.mask.includes(0) && settings.erase !== 'none') state.pad.erase(settings.erase);
+  }
+  updateTool();
+  if (m === 'denoise') preview();
+  start();
+}
 
 // Controls (index.html only; embed.html has none).
 function updateControls() {
@@ -311,7 +456,7 @@ function updateControls() {
 function bindControls() {
   const form = $('controls');
   if (!form) return;
-  const fields = ['model', 'digit', 'sampler', 'steps', 'eta', 'guidance', 'seed', 'grid', 'delay'];
+  const fields = ['mode', 'model', 'digit', 'sampler', 'steps', 'eta', 'guidance', 'seed', 'grid', 'delay'];
   for (const f of fields) form.elements[f].value = settings[f];
   form.elements.x0.checked = settings.showX0;
   const read = () => {
@@ -334,13 +479,21 @@ function bindControls() {
       location.search = params.toString();
       return;
     }
+    if (e.target.name === 'mode') {
+      if (e.target.value !== 'sample' && settings.digit === 'mix') form.elements.digit.value = 'none';
+      if (e.target.value === 'sample' && settings.digit === 'none') form.elements.digit.value = 'mix';
+      read();
+      setMode(e.target.value);
+      return;
+    }
     read();
-    if (e.target.name === 'delay') state.workers.forEach((w) => w.postMessage({ type: 'delay', delay: settings.delay }));
+    if (e.target.name === 'seed' && settings.mode === 'forward') preview();
+    else if (e.target.name === 'delay') state.workers.forEach((w) => w.postMessage({ type: 'delay', delay: settings.delay }));
     else if (e.target.name === 'x0') { sizeCanvas(); show(); }
     else start();
   });
   form.addEventListener('submit', (e) => { e.preventDefault(); read(); start(); });
-  $('newSeed').addEventListener('click', () => { form.elements.seed.value = Math.floor(Math.random() * 1e6); read(); start(); });
+  $('newSeed').addEventListener('click', () => { form.elements.seed.value = Math.floor(Math.random() * 1e6); read(); if (settings.mode === 'denoise') preview(); start(); });
   $('pause').addEventListener('click', () => {
     state.paused = !state.paused;
     state.workers.forEach((w) => w.postMessage({ type: state.paused ? 'pause' : 'resume' }));
@@ -376,8 +529,11 @@ async function main() {
   const bytes = await weights;
   if (!bytes) return;
   if (!(await startWorkers(bytes))) return;
+  await buildTool();
+  updateTool();
   window.ddpmTimes.ready = performance.now();
-  if (settings.autoplay) start();
+  if (settings.mode === 'denoise') preview(); // the start, until the run's first step
+  if (settings.autoplay || settings.mode === 'forward') start();
 }
 
 main();

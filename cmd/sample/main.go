@@ -180,14 +180,9 @@ func run(o *options) error {
 		// (a window would draw the whole batch's noise at every step).
 		rng := ddpm.NewRNG(o.seed)
 		rng.Window(o.n*px, lo*px)
-		if mask != nil {
-			smp = &ddpm.Inpaint{Sampler: smp, S: sched, Known: repeat(known, hi-lo), Mask: repeat(mask, hi-lo)}
-		}
 		var p *ddpm.Process
-		if known != nil && from < sched.T() { // SDEdit, or inpainting from t < T: the image noised to t
-			x := repeat(known, hi-lo)
-			sched.NoiseTo(x, x, from, rng)
-			p, err = ddpm.NewProcessFrom(model, smp, hi-lo, x, ls, rng)
+		if known != nil { // SDEdit or inpainting
+			p, err = ddpm.NewEditProcess(model, smp, sched, hi-lo, ls, rng, ddpm.Edit{Image: known, From: from, Mask: mask})
 		} else {
 			p, err = ddpm.NewProcess(model, smp, hi-lo, px, ls, rng)
 		}

@@ -88,7 +88,9 @@ func (w *worker) load(args []js.Value) (map[string]any, error) {
 }
 
 // start begins images lo..hi of a batch of n. Params: n, lo, hi, labels
-// (n ints, the null label for none), seed, sampler, steps, eta, guidance.
+// (n ints, the null label for none), seed, sampler, steps, eta, guidance,
+// and to start from an image instead of noise: init, from and mask
+// (editOf).
 func (w *worker) start(args []js.Value) (map[string]any, error) {
 	if w.model == nil {
 		return nil, fmt.Errorf("no weights loaded")
@@ -101,11 +103,20 @@ func (w *worker) start(args []js.Value) (map[string]any, error) {
 	if n < 1 || lo < 0 || hi > n || lo >= hi {
 		return nil, fmt.Errorf("bad slice %d..%d of %d images", lo, hi, n)
 	}
-	sampler, err := ddpm.NewSampler(p.Get("sampler").String(), w.sched, p.Get("steps").Int(), p.Get("eta").Float())
+	cfg := w.model.Config
+	px := cfg.Pixels()
+	edit, err := editOf(p, px, w.sched.T())
 	if err != nil {
 		return nil, err
 	}
-	cfg := w.model.Config
+	from := w.sched.T()
+	if edit != nil {
+		from = edit.From
+	}
+	sampler, err := ddpm.NewSamplerFrom(p.Get("sampler").String(), w.sched, p.Get("steps").Int(), p.Get("eta").Float(), from)
+	if err != nil {
+		return nil, err
+	}
 	var labels []int
 	var model ddpm.Denoiser = w.model
 	if cfg.NumClasses > 0 {
@@ -122,14 +133,48 @@ func (w *worker) start(args []js.Value) (map[string]any, error) {
 		}
 		model = &ddpm.Guided{Model: w.model, Scale: p.Get("guidance").Float(), NullLabel: cfg.NullLabel()}
 	}
+	// Every Normal draw, the start's and each step's, takes this slice's
+	// window of the whole batch's noise: two workers give what one would.
 	rng := ddpm.NewRNG(uint64(p.Get("seed").Int()))
-	px := cfg.Pixels()
 	rng.Window(n*px, lo*px)
-	w.proc, err = ddpm.NewProcess(model, sampler, hi-lo, px, labels, rng)
+	if edit != nil {
+		w.proc, err = ddpm.NewEditProcess(model, sampler, w.sched, hi-lo, labels, rng, *edit)
+	} else {
+		w.proc, err = ddpm.NewProcess(model, sampler, hi-lo, px, labels, rng)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return map[string]any{}, nil
+}
+
+// editOf reads the optional start image: init (px values in [−1, 1]), from
+// (the paper's t, 1..T, to noise it to) and mask (px values, 1 keep, 0 fill in).
+func editOf(p js.Value, px, T int) (*ddpm.Edit, error) {
+	init := p.Get("init")
+	if init.IsUndefined() || init.IsNull() {
+		return nil, nil
+	}
+	e := &ddpm.Edit{Image: floats(init), From: p.Get("from").Int()}
+	if len(e.Image) != px {
+		return nil, fmt.Errorf("a start image of %d pixels for a network of %d", len(e.Image), px)
+	}
+	if m := p.Get("mask"); !m.IsUndefined() && !m.IsNull() {
+		if e.Mask = floats(m); len(e.Mask) != px {
+			return nil, fmt.Errorf("a mask of %d pixels for a network of %d", len(e.Mask), px)
+		}
+	}
+	return e, nil
+}
+
+// floats copies a JavaScript Float32Array (anything else gives nil).
+func floats(a js.Value) []float32 {
+	if a.Type() != js.TypeObject || !a.InstanceOf(js.Global().Get("Float32Array")) {
+		return nil
+	}
+	v := make([]float32, a.Get("length").Int())
+	js.CopyBytesToGo(unsafeBytes(v), js.Global().Get("Uint8Array").New(a.Get("buffer"), a.Get("byteOffset"), 4*len(v)))
+	return v
 }
 
 func (w *worker) step() any {

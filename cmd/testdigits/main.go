@@ -1,0 +1,74 @@
+// Command testdigits writes the test digits the web page starts from: the
+// first -per-class digits of each class in MNIST's test set, at 32×32 as the
+// network sees them (white ink on black), one row per class, so a tile's row
+// is its label. ./build.sh writes web/digits.png with it.
+//
+//	go run ./cmd/testdigits -out web/digits.png
+package main
+
+import (
+	"flag"
+	"fmt"
+	"image"
+	"os"
+
+	"github.com/ddpm-go/ddpm/ddpm/mnist"
+	"github.com/ddpm-go/ddpm/ddpm/picture"
+)
+
+func main() {
+	fs := flag.NewFlagSet("testdigits", flag.ContinueOnError)
+	out := fs.String("out", "web/digits.png", "PNG to write")
+	perClass := fs.Int("per-class", 30, "digits of each class (1..500)")
+	data := fs.String("data", "", "folder with the MNIST IDX files (default: the GoMNIST module in the Go module cache)")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		os.Exit(2)
+	}
+	if err := run(*out, *data, *perClass); err != nil {
+		fmt.Fprintln(os.Stderr, "testdigits:", err)
+		os.Exit(1)
+	}
+}
+
+func run(out, data string, perClass int) error {
+	if perClass < 1 || perClass > 500 {
+		return fmt.Errorf("-per-class %d is outside 1..500", perClass)
+	}
+	dir, err := mnist.Dir(data)
+	if err != nil {
+		return err
+	}
+	set, err := mnist.Load(dir, mnist.Test, 32)
+	if err != nil {
+		return err
+	}
+	img, err := sheet(set, perClass)
+	if err != nil {
+		return err
+	}
+	if err := picture.SavePNG(out, img); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s: %d digits of each class, %d×%d\n", out, perClass, img.Bounds().Dx(), img.Bounds().Dy())
+	return nil
+}
+
+// sheet lays out the first perClass digits of each class in set, row d
+// holding the digits d in the order of the set.
+func sheet(set *mnist.Set, perClass int) (*image.Gray, error) {
+	px := set.Size * set.Size
+	imgs := make([]float32, 10*perClass*px)
+	count := make([]int, 10)
+	for i, l := range set.Labels {
+		if count[l] < perClass {
+			copy(imgs[(l*perClass+count[l])*px:], set.Image(i))
+			count[l]++
+		}
+	}
+	for d, c := range count {
+		if c < perClass {
+			return nil, fmt.Errorf("the set has only %d digits %d", c, d)
+		}
+	}
+	return picture.Grid(imgs, 10*perClass, set.Size, perClass, 0, 1), nil
+}
