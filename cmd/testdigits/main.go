@@ -7,6 +7,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -21,7 +22,18 @@ func main() {
 	out := fs.String("out", "web/digits.png", "PNG to write")
 	perClass := fs.Int("per-class", 30, "digits of each class (1..500)")
 	data := fs.String("data", "", "folder with the MNIST IDX files (default: the GoMNIST module in the Go module cache)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/testdigits [flags]\n\nWrites the web page's test digits: MNIST test digits at 32×32, one row per class.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "testdigits: unexpected argument %q (flags start with -)\n", fs.Arg(0))
 		os.Exit(2)
 	}
 	if err := run(*out, *data, *perClass); err != nil {

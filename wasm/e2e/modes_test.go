@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,7 +61,8 @@ func drag(t *testing.T, ctx context.Context, pts ...[2]float64) {
 
 // TestForwardMode draws a stroke on the pad with pointer events and checks
 // the pad holds it, then scrubs the t slider: the drawn x_t gets rougher
-// with every larger t, and each move is drawn (with its main-thread time logged).
+// with every larger t, and each move is drawn (with its main-thread time
+// logged; set DDPM_SCREENSHOT_FORWARD to keep the screenshot at t = 200).
 func TestForwardMode(t *testing.T) {
 	ctx := browser(t)
 	srv := server(t)
@@ -91,7 +93,7 @@ func TestForwardMode(t *testing.T) {
 	// Scrub: x_t's roughness grows with t. From t ≈ 300 on, x_t is mostly
 	// noise that the screen clips to black and white, and its roughness
 	// levels off: there it may only stay within 3% of the last value.
-	eval[any](t, ctx, "document.getElementById('testDigit').click()")
+	open(t, ctx, srv.URL+"/index.html?mode=forward&test=3&seed=5&t=0", "window.ddpmPreviewT === 0 && window.ddpmTimes.forwardDraw !== undefined")
 	prev := -1.0
 	for _, tt := range []int{0, 20, 50, 100, 200, 400, 700, 1000} {
 		n := eval[float64](t, ctx, "window.ddpmFrames")
@@ -146,7 +148,8 @@ func nativeEdit(t *testing.T, kind string, seed uint64, steps, n int, guidance f
 
 // TestEditModesLikeNative runs the denoise and inpaint modes on the page
 // (two workers) and the same edits with the library: the numbers agree, and
-// inpainting keeps the pixels it was not asked to fill in.
+// inpainting keeps the pixels it was not asked to fill in (set
+// DDPM_SCREENSHOT_DENOISE and DDPM_SCREENSHOT_INPAINT to keep screenshots).
 func TestEditModesLikeNative(t *testing.T) {
 	ctx := browser(t)
 	srv := server(t)
@@ -155,13 +158,15 @@ func TestEditModesLikeNative(t *testing.T) {
 		{"inpaint", "erase=top"},
 	} {
 		t.Run(c.mode, func(t *testing.T) {
-			const seed, steps, grid = 3, 10, 2
+			const seed, steps, grid = 3, 10, 3
 			open(t, ctx, fmt.Sprintf("%s/index.html?mode=%s&%s&test=17&seed=%d&steps=%d&grid=%d&guidance=2&workers=2", srv.URL, c.mode, c.query, seed, steps, grid), "window.ddpmDone")
 			start := eval[map[string]any](t, ctx, "({init: Array.from(window.ddpmStart.init), mask: window.ddpmStart.mask ? Array.from(window.ddpmStart.mask) : null, from: window.ddpmStart.from})")
 			e := ddpm.Edit{Image: floats(start["init"]), From: int(start["from"].(float64))}
 			if start["mask"] != nil {
 				e.Mask = floats(start["mask"])
 			}
+			time.Sleep(300 * time.Millisecond) // let a frame show the last step
+			screenshot(t, ctx, os.Getenv("DDPM_SCREENSHOT_"+strings.ToUpper(c.mode)))
 			got := eval[[]float64](t, ctx, "window.ddpmResult")
 			want := nativeEdit(t, "dpmpp2m", seed, steps, grid*grid, 2, e)
 			if len(got) != len(want) {
