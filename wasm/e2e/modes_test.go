@@ -254,3 +254,38 @@ func TestModesInIframes(t *testing.T) {
 		screenshot(t, ctx, p)
 	}
 }
+
+// TestModeMenu switches index.html between the modes in place with its Mode
+// menu: each switch runs what the mode runs, and the URL follows.
+func TestModeMenu(t *testing.T) {
+	ctx := browser(t)
+	srv := server(t)
+	open(t, ctx, srv.URL+"/index.html?seed=4&grid=2&workers=2", "window.ddpmDone")
+	choose := func(m string) {
+		eval[any](t, ctx, fmt.Sprintf("(() => { const s = document.querySelector('select[name=mode]'); s.value = %q; s.dispatchEvent(new Event('change', {bubbles: true})); })()", m))
+	}
+	choose("inpaint")
+	if err := waitFor(ctx, "window.ddpmDone && window.ddpmStart.mask !== undefined || window.ddpmError !== null", 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if e := eval[any](t, ctx, "window.ddpmError"); e != nil {
+		t.Fatalf("page error: %v", e)
+	}
+	if kept := eval[float64](t, ctx, "Array.from(window.ddpmStart.mask).filter((m) => m === 1).length"); kept == 0 || kept == 1024 {
+		t.Errorf("inpaint mode started with %v of 1024 pixels kept", kept)
+	}
+	choose("forward")
+	if err := waitFor(ctx, "window.ddpmPreviewT !== undefined", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if v := eval[bool](t, ctx, "getComputedStyle(document.querySelector('select[name=sampler]').closest('label')).display === 'none'"); !v {
+		t.Error("forward mode still shows the sampler menu")
+	}
+	choose("sample")
+	if err := waitFor(ctx, "window.ddpmDone && window.ddpmStart.init === undefined", 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if u := eval[string](t, ctx, "location.search"); !strings.Contains(u, "mode=sample") {
+		t.Errorf("the URL does not follow the menu: %s", u)
+	}
+}

@@ -22,8 +22,8 @@ import (
 // sampling ends (go test ./wasm/e2e -run X -bench Page -benchtime 1x; one
 // row: -bench 'Page/full/digits=16/workers=2/guidance=2/simd=true/x0=false/dpmpp2m-12').
 func BenchmarkPage(t *testing.B) {
-	files := []string{"index.html", "app.js", "style.css", "wasm_exec.js", "worker.js", "main.wasm", "worker.wasm",
-		"weights/mnist-small.safetensors", "weights/mnist.safetensors"}
+	files := []string{"index.html", "app.js", "pad.js", "style.css", "wasm_exec.js", "worker.js", "main.wasm", "worker.wasm",
+		"digits.png", "weights/mnist-small.safetensors", "weights/mnist.safetensors"}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\n| file | raw | gzip -9 | brotli -11 |\n|---|---|---|---|\n")
 	var tr, tg, tb int
@@ -36,7 +36,7 @@ func BenchmarkPage(t *testing.B) {
 		tr, tg, tb = tr+len(b), tg+g, tb+br
 		fmt.Fprintf(&sb, "| %s | %s | %s | %s |\n", f, kb(len(b)), kb(g), kb(br))
 	}
-	fmt.Fprintf(&sb, "| **total** (a visitor downloads one of the two weights files) | %s | %s | %s |\n", kb(tr), kb(tg), kb(tb))
+	fmt.Fprintf(&sb, "| **total** (a visitor downloads one of the two weights files, and digits.png only in the explore modes) | %s | %s | %s |\n", kb(tr), kb(tg), kb(tb))
 
 	ctx := browser(t)
 	srv := server(t)
@@ -49,34 +49,44 @@ func BenchmarkPage(t *testing.B) {
 		x0            bool // x̂₀ drawn beside xₜ
 		sampler       string
 		steps         int
+		mode          string // "" samples; denoise starts at t = 500, inpaint erases a test digit's top half
 	}
 	var runs []run
 	// The page's default (no URL parameters but the model's) and its neighbours.
 	for _, model := range []string{"full", "small"} {
 		for _, steps := range []int{10, 12, 15} {
-			runs = append(runs, run{model, 4, 2, 2, true, false, "dpmpp2m", steps})
+			runs = append(runs, run{model, 4, 2, 2, true, false, "dpmpp2m", steps, ""})
 		}
+	}
+	for _, mode := range []string{"denoise", "inpaint"} { // the explore modes with the page's defaults
+		runs = append(runs, run{"full", 4, 2, 2, true, false, "dpmpp2m", 10, mode})
 	}
 	for _, model := range []string{"small", "full"} {
 		for _, grid := range []int{1, 2, 4} {
 			for _, workers := range []int{1, 2} {
 				if grid > 1 || workers == 1 {
-					runs = append(runs, run{model, grid, workers, 2, true, false, "ddim", 50})
+					runs = append(runs, run{model, grid, workers, 2, true, false, "ddim", 50, ""})
 				}
 			}
 		}
 	}
 	runs = append(runs,
-		run{"small", 4, 2, 2, true, true, "ddim", 50},                                                 // both grids drawn
-		run{"small", 4, 2, 1, true, false, "ddim", 50}, run{"full", 4, 2, 1, true, false, "ddim", 50}, // guidance 1: one network pass per step instead of two
-		run{"small", 4, 2, 2, false, false, "ddim", 50}, run{"full", 4, 2, 2, false, false, "ddim", 50}) // plain Go kernels, for comparison
+		run{"small", 4, 2, 2, true, true, "ddim", 50, ""},                                                     // both grids drawn
+		run{"small", 4, 2, 1, true, false, "ddim", 50, ""}, run{"full", 4, 2, 1, true, false, "ddim", 50, ""}, // guidance 1: one network pass per step instead of two
+		run{"small", 4, 2, 2, false, false, "ddim", 50, ""}, run{"full", 4, 2, 2, false, false, "ddim", 50, ""}) // plain Go kernels, for comparison
 	browserPID := chromedp.FromContext(ctx).Browser.Process().Pid
 	for _, r := range runs {
 		grid, workers := r.grid, r.workers
 		name := fmt.Sprintf("%s/digits=%d/workers=%d/guidance=%g/simd=%v/x0=%v/%s-%d", r.model, grid*grid, workers, r.guidance, r.simd, r.x0, r.sampler, r.steps)
+		if r.mode != "" {
+			name += "/" + r.mode
+		}
 		t.Run(name, func(t *testing.B) {
 			bit := map[bool]string{true: "1", false: "0"}
 			url := fmt.Sprintf("%s/index.html?model=%s&seed=3&sampler=%s&steps=%d&grid=%d&guidance=%g&workers=%d&simd=%s&x0=%s", srv.URL, r.model, r.sampler, r.steps, grid, r.guidance, workers, bit[r.simd], bit[r.x0])
+			if r.mode != "" {
+				url += "&mode=" + r.mode + "&t=500&test=9&erase=top"
+			}
 			if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
 				t.Fatal(err)
 			}
@@ -106,6 +116,11 @@ func BenchmarkPage(t *testing.B) {
 			label := r.model
 			if r.x0 {
 				label += ", x̂₀ beside xₜ"
+			}
+			if r.mode == "denoise" {
+				label += ", denoise from t = 500"
+			} else if r.mode == "inpaint" {
+				label += ", inpaint"
 			}
 			fmt.Fprintf(&sb, "| %s | %d | %d | %g | %s | %s | %d | %.0f | %.2f s | %.0f | %.0f ms | %.2f |\n", label, grid*grid, workers, r.guidance, map[bool]string{true: "on", false: "off"}[r.simd],
 				r.sampler, r.steps, total/float64(r.steps), total/1000, fps, tm["firstFrame"], idle.Seconds())
