@@ -214,7 +214,12 @@ func (g *Game) drawSchedule(screen *ebiten.Image, x, y, w, h float32, mark int) 
 	op.GeoM.Translate(float64(x), float64(y))
 	screen.DrawImage(g.plot, op)
 	if mark >= 0 && mark < T {
-		vector.StrokeLine(screen, x+px(mark), y, x+px(mark), y+h, 1.5, color.RGBA{0x6c, 0xb6, 0xff, 0xff}, false)
+		mx := x + px(mark)
+		vector.StrokeLine(screen, mx, y, mx, y+h, 1.5, color.RGBA{0x6c, 0xb6, 0xff, 0xff}, false)
+		// The two weights at the mark: where x_t's signal and noise stand.
+		ab := g.sched.AlphaBar[mark]
+		vector.DrawFilledCircle(screen, mx, y+h-h*float32(math.Sqrt(ab)), 3.5, color.RGBA{0xff, 0xd2, 0x6c, 0xff}, true)
+		vector.DrawFilledCircle(screen, mx, y+h-h*float32(math.Sqrt(1-ab)), 3.5, color.RGBA{0x9a, 0x9a, 0xa8, 0xff}, true)
 	}
 }
 
