@@ -23,6 +23,9 @@ func NewEditProcess(model Denoiser, s Sampler, sched *Schedule, n int, labels []
 	if e.From < 1 || e.From > sched.T() {
 		return nil, fmt.Errorf("ddpm: the start t=%d is outside 1..%d", e.From, sched.T())
 	}
+	if ts := s.Timesteps(); len(ts) == 0 || ts[0] != e.From-1 {
+		return nil, fmt.Errorf("ddpm: the sampler does not start at t=%d (NewSamplerFrom makes one that does)", e.From)
+	}
 	if e.Mask != nil {
 		if len(e.Mask) != px {
 			return nil, fmt.Errorf("ddpm: a mask of %d pixels for an image of %d", len(e.Mask), px)

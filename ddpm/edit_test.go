@@ -87,16 +87,24 @@ func TestEditFromTIsSampling(t *testing.T) {
 
 func TestEditRejectsBadInput(t *testing.T) {
 	s := NewLinear(1000, 1e-4, 0.02)
-	smp, _ := NewSampler("ddim", s, 10, 0)
+	fromT, _ := NewSampler("ddim", s, 10, 0)
+	from500, _ := NewSamplerFrom("ddim", s, 10, 0, 500)
 	img := make([]float32, 16)
-	for _, e := range []Edit{
-		{Image: img, From: 0},
-		{Image: img, From: 1001},
-		{Image: img, From: 500, Mask: make([]float32, 15)},
-		{Image: nil, From: 500},
+	for _, c := range []struct {
+		smp Sampler
+		e   Edit
+	}{
+		{fromT, Edit{Image: img, From: 0}},
+		{fromT, Edit{Image: img, From: 1001}},
+		{from500, Edit{Image: img, From: 500, Mask: make([]float32, 15)}},
+		{from500, Edit{Image: nil, From: 500}},
+		{fromT, Edit{Image: img, From: 500}}, // a sampler that starts at T would take x_500 for x_T
 	} {
-		if _, err := NewEditProcess(&fakeDenoiser{}, smp, s, 2, nil, NewRNG(1), e); err == nil {
-			t.Errorf("%d pixels, from %d, %d mask pixels: no error", len(e.Image), e.From, len(e.Mask))
+		if _, err := NewEditProcess(&fakeDenoiser{}, c.smp, s, 2, nil, NewRNG(1), c.e); err == nil {
+			t.Errorf("%d pixels, from %d, %d mask pixels, sampler from %d: no error", len(c.e.Image), c.e.From, len(c.e.Mask), c.smp.Timesteps()[0]+1)
 		}
+	}
+	if _, err := NewEditProcess(&fakeDenoiser{}, from500, s, 2, nil, NewRNG(1), Edit{Image: img, From: 500}); err != nil {
+		t.Errorf("a good edit: %v", err)
 	}
 }

@@ -67,6 +67,9 @@ func (g *Game) drawForward(screen *ebiten.Image, f forward) {
 	start := time.Now()
 	screen.Fill(color.RGBA{0x16, 0x18, 0x1d, 0xff})
 	g.useSchedule(f.schedule, f.T)
+	if g.sched == nil || g.sched.T() != f.T {
+		return
+	}
 	c := &g.fwdDraw
 	px := f.size * f.size
 	if c.eps == nil || c.seed != f.seed || c.size != f.size {
@@ -106,6 +109,10 @@ func (g *Game) drawForward(screen *ebiten.Image, f forward) {
 	pw, stripW, stripH := float64(c.pair.Bounds().Dx()), float64(c.strip.Bounds().Dx()), float64(c.strip.Bounds().Dy())
 	sScale := math.Max(1, math.Min(2, math.Floor(availW/stripW)))
 	availH := float64(screen.Bounds().Dy()) - y0 - 30 - stripH*sScale - 14 - 92
+	if sScale > 1 && availH < 2*float64(f.size) { // a short window: a smaller strip first
+		sScale = 1
+		availH += stripH
+	}
 	scale := math.Max(1, math.Min(6, math.Floor(math.Min(availW/pw, availH/float64(f.size)))))
 	draw(c.pair, x0, y0, scale)
 	half := float64(f.size+2) * scale

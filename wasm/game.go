@@ -182,8 +182,11 @@ func (g *Game) Draw(screen *ebiten.Image) {
 // useSchedule makes g.sched the named schedule of T steps.
 func (g *Game) useSchedule(kind string, T int) {
 	if g.sched == nil || g.sched.T() != T || g.sched.Kind != kind {
-		g.sched, _ = ddpm.NewSchedule(kind, T)
-		g.plot = nil
+		s, err := ddpm.NewSchedule(kind, T)
+		if err != nil { // the worker loaded it, so this does not happen; keep the last one
+			return
+		}
+		g.sched, g.plot = s, nil
 	}
 }
 

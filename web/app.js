@@ -85,7 +85,7 @@ const settings = {
   // mix: 0–9 in turn; starting from a digit, the label steers it (none: unconditional)
   digit: choice('digit', mode === 'sample' ? 'mix' : 'none', ['mix', 'none', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']),
   t: num('t', 500, 0, 1000, true),         // forward and denoise: the paper's t to noise the digit to
-  test: num('test', -1, -1, 299, true),     // the shipped test digit to start from (-1: one picked by the seed)
+  test: num('test', -1, 0, 299, true),      // the shipped test digit to start from (default: one picked by the seed)
   erase: choice('erase', 'top', ['top', 'bottom', 'left', 'right', 'none']), // inpaint: the half erased at the start
   sampler: choice('sampler', defaults.sampler, samplers),
   steps: num('steps', defaults.steps, 1, 1000, true),
@@ -98,6 +98,7 @@ const settings = {
   showX0: choice('x0', '0', ['0', '1']) === '1',
   workers: num('workers', 0, 0, 16, true), // 0: one per core, at most 4
   simd: choice('simd', '1', ['0', '1']) === '1', // 0: plain Go kernels, for comparisons
+  gogc: num('gogc', 0, 0, 1000, true),     // the workers' GOGC, for measurements (0: theirs, 20)
 };
 
 const state = { workers: [], epoch: 0, pending: new Map(), config: null, T: 1000, schedule: 'linear', nullLabel: 10, n: 0, paused: false };
@@ -105,8 +106,7 @@ const state = { workers: [], epoch: 0, pending: new Map(), config: null, T: 1000
 function labels(n) {
   const out = [];
   for (let i = 0; i < n; i++) {
-    if (settings.digit === 'mix' && settings.mode !== 'sample') out.push(state.nullLabel);
-    else if (settings.digit === 'mix') out.push(i % 10);
+    if (settings.digit === 'mix') out.push(i % 10);
     else if (settings.digit === 'none') out.push(state.nullLabel);
     else out.push(parseInt(settings.digit, 10));
   }
@@ -121,14 +121,26 @@ function layout() {
   return { left: 0, top: panel.getBoundingClientRect().bottom };
 }
 
+// stop drops the run in progress: its steps are ignored from now on, the
+// workers pause, and nothing of it is drawn again.
+function stop() {
+  state.epoch++;
+  state.pending.clear();
+  clearTimeout(showTimer);
+  showTimer = 0;
+  state.last = null;
+  state.workers.forEach((w) => w.postMessage({ type: 'pause' }));
+}
+
 function start() {
   if (window.ddpmError || !state.config) return;
+  if (settings.mode !== 'sample' && !state.pad) return; // the explore modes' tool is not ready (or not possible)
   if (settings.mode === 'forward') { // nothing to run: the drawing program computes x_t
+    stop();
     preview();
     return;
   }
-  state.epoch++;
-  state.pending.clear();
+  stop();
   window.ddpmDone = false;
   window.ddpmResult = null;
   window.ddpmSteps = 0;
@@ -138,8 +150,8 @@ function start() {
   const k = state.workers.length;
   const ls = labels(n);
   const edit = {}; // the start image, for denoise and inpaint (worker's editOf)
-  if (settings.mode === 'denoise') Object.assign(edit, { init: state.pad.image, from: Math.max(1, Math.min(state.T, settings.t)) });
-  if (settings.mode === 'inpaint') Object.assign(edit, { init: state.pad.image, from: state.T, mask: state.pad.mask });
+  if (settings.mode === 'denoise') Object.assign(edit, { init: state.pad.image.slice(), from: Math.max(1, Math.min(state.T, settings.t)) });
+  if (settings.mode === 'inpaint') Object.assign(edit, { init: state.pad.image.slice(), from: state.T, mask: state.pad.mask.slice() });
   window.ddpmStart = Object.assign({ seed: settings.seed, n }, edit); // what ran, for the tests
   state.workers.forEach((w, i) => {
     const lo = Math.floor((n * i) / k), hi = Math.floor((n * (i + 1)) / k);
@@ -201,7 +213,7 @@ async function startWorkers(bytes) {
       };
     }));
     w.onerror = (e) => fail('A compute worker crashed: ' + (e.message || 'unknown error'));
-    w.postMessage({ type: 'load', bytes, simd: settings.simd }); // structured clone: every worker gets its own copy
+    w.postMessage({ type: 'load', bytes, simd: settings.simd, gogc: settings.gogc }); // structured clone: every worker gets its own copy
     state.workers.push(w);
   }
   const results = await Promise.all(loaded);
@@ -211,6 +223,7 @@ async function startWorkers(bytes) {
   if (settings.simd && !results[0].simd) console.warn('ddpm: running without WebAssembly SIMD (slower): ' + results[0].simdWhy);
   state.size = state.config.image_size;
   state.T = results[0].T;
+  state.schedule = results[0].schedule;
   state.nullLabel = state.config.num_classes;
   return true;
 }
@@ -268,13 +281,29 @@ Object.defineProperty(Navigator.prototype, 'getGamepads', { value: () => [], con
 async function startDrawing(module) {
   const go = new Go();
   const instance = await WebAssembly.instantiate(await module, go.importObject);
+  state.drawingMemory = instance.exports.mem;
   go.run(instance).catch((err) => fail('The drawing program stopped: ' + err));
 }
+
+// ddpmMemory reports the WebAssembly memories in bytes, the drawing
+// program's and each worker's (for the soak test: they only ever grow), with
+// each worker's Go heap statistics.
+window.ddpmMemory = async () => {
+  const workers = await Promise.all(state.workers.map((w) => new Promise((resolve) => {
+    const id = Math.random();
+    const listen = (e) => {
+      if (e.data.type === 'memory' && e.data.id === id) { w.removeEventListener('message', listen); resolve({ bytes: e.data.bytes, go: e.data.go }); }
+    };
+    w.addEventListener('message', listen);
+    w.postMessage({ type: 'memory', id });
+  })));
+  return { drawing: state.drawingMemory ? state.drawingMemory.buffer.byteLength : 0, workers };
+};
 
 // sizeCanvas makes room for x̂₀ beside xₜ or not: ebiten sizes its canvas to
 // the body (style.css) when the window reports a resize.
 function sizeCanvas() {
-  document.body.classList.toggle('x0', settings.showX0);
+  document.body.classList.toggle('x0', settings.showX0 && settings.mode !== 'forward');
   window.dispatchEvent(new Event('resize'));
 }
 
@@ -327,18 +356,22 @@ window.addEventListener('resize', () => (state.view === 'forward' ? preview() : 
 // preview has the drawing program show the pad's digit noised to the
 // slider's t (forward and denoise modes): x_t = √ᾱ_t·x_0 + √(1−ᾱ_t)·ε with
 // the seed's first ε, the noise the first digit of "Denoise" starts from.
+// A denoising run in progress is dropped: it started from another x_t.
 function preview() {
   if (!state.pad || !window.ddpmForward) return;
   if (settings.mode !== 'forward' && settings.mode !== 'denoise') return;
+  if (state.last || showTimer || (!window.ddpmDone && state.epoch > 0)) stop();
   state.view = 'forward';
   const lay = layout();
-  window.ddpmForward({ x0: state.pad.image, size: state.size, t: Math.min(settings.t, state.T), seed: settings.seed,
+  const t = Math.min(settings.t, state.T);
+  window.ddpmForward({ x0: state.pad.image, size: state.size, t, seed: settings.seed,
     schedule: state.schedule, T: state.T, left: lay.left, top: lay.top });
-  window.ddpmPreviewT = Math.min(settings.t, state.T);
+  window.ddpmPreviewT = t;
 }
 
 // The shipped test digits (web/digits.png, from cmd/testdigits): 30 of each
-// class, one row per class; digit i is the (i/10)-th of class i%10.
+// class, one row per class; digit i is the (i/10)-th of class i%10. They
+// are downloaded the first time a mode needs them.
 async function loadTestDigits() {
   const resp = await fetch('digits.png');
   if (!resp.ok) throw new Error('HTTP ' + resp.status);
@@ -361,23 +394,29 @@ async function loadTestDigits() {
   return digits;
 }
 
-// The explore modes' tool: the pad, its buttons and the t slider; in
-// index.html's panel, and in a narrow panel of its own in embed.html.
-async function buildTool() {
-  let host = $('tool');
-  if (!host) {
-    if (settings.mode === 'sample') return; // an embedded sampler needs no tool
-    const panel = document.createElement('div');
-    panel.id = 'panel';
-    host = document.createElement('div');
-    host.id = 'tool';
-    panel.appendChild(host);
-    document.body.prepend(panel);
-    document.body.classList.add('panel', 'tool-only');
-    window.dispatchEvent(new Event('resize')); // ebiten sizes its canvas to the body on a resize
-  }
+// toolPanel makes embed.html's narrow panel for the tool, before the
+// drawing program starts so that its canvas is sized beside it from the
+// start (index.html has its own panel).
+function toolPanel() {
+  if ($('tool') || settings.mode === 'sample') return;
+  const panel = document.createElement('div');
+  panel.id = 'panel';
+  const host = document.createElement('div');
+  host.id = 'tool';
+  panel.appendChild(host);
+  document.body.prepend(panel);
+  document.body.classList.add('panel', 'tool-only');
+}
+
+// buildTool fills the tool: the pad, its buttons and the t slider.
+function buildTool() {
+  const host = $('tool');
+  if (!host) return;
   if (state.size !== 32) {
-    note(`the explore modes need a 32×32 network; this one is ${state.size}×${state.size}`);
+    if (settings.mode !== 'sample') note(`the explore modes need a 32×32 network; this one is ${state.size}×${state.size}`);
+    host.hidden = true;
+    const menu = document.querySelector('select[name=mode]');
+    if (menu) menu.disabled = true;
     return;
   }
   host.innerHTML = `
@@ -391,35 +430,55 @@ async function buildTool() {
       <input id="t" type="range" min="0" max="${state.T}" step="1"><output id="tValue"></output></label>
     <button type="button" id="run"></button>`;
   state.pad = new Pad($('pad'), 32, () => { if (settings.mode !== 'inpaint') preview(); });
-  try {
-    state.digits = await loadTestDigits();
-  } catch (err) {
-    note('could not load the test digits (digits.png): ' + err.message + '; draw one instead');
-    state.digits = [];
-  }
-  const pick = (i) => {
-    if (!state.digits.length) return;
-    state.test = ((i % state.digits.length) + state.digits.length) % state.digits.length;
-    state.pad.set(state.digits[state.test]);
-    if (settings.mode === 'inpaint' && settings.erase !== 'none') state.pad.erase(settings.erase);
-  };
-  $('testDigit').addEventListener('click', () => { pick(Math.floor(Math.random() * 1e6)); if (settings.mode === 'inpaint') start(); });
+  $('testDigit').addEventListener('click', async () => {
+    await pick(Math.floor(Math.random() * 1e6));
+    if (settings.mode === 'inpaint') start();
+  });
   $('clearPad').addEventListener('click', () => state.pad.clear());
   $('brush').addEventListener('click', () => {
     state.pad.brush = state.pad.brush === 'erase' ? 'draw' : 'erase';
     updateTool();
   });
-  const slider = $('t');
-  slider.value = Math.min(settings.t, state.T);
-  slider.addEventListener('input', () => {
-    settings.t = parseInt(slider.value, 10);
+  $('t').addEventListener('input', () => {
+    settings.t = parseInt($('t').value, 10);
     updateTool();
     preview();
   });
   $('run').addEventListener('click', () => start());
   window.ddpmPad = () => ({ image: Array.from(state.pad.image), mask: Array.from(state.pad.mask) }); // for the tests
+}
+
+// pick puts test digit i (any integer, taken modulo their number) on the pad,
+// with inpaint's starting erasure in that mode.
+async function pick(i) {
+  if (!state.digits) {
+    try {
+      state.digits = await loadTestDigits();
+    } catch (err) {
+      note('could not load the test digits (digits.png): ' + err.message + '; draw one instead');
+      state.digits = [];
+    }
+  }
+  if (!state.digits.length) return;
+  state.test = ((i % state.digits.length) + state.digits.length) % state.digits.length;
+  state.pad.set(state.digits[state.test]);
+  if (settings.mode === 'inpaint' && settings.erase !== 'none') state.pad.erase(settings.erase);
+}
+
+// enterMode readies the tool for the current mode: a digit on the pad the
+// first time, the brush, and a mask only in inpaint (elsewhere the whole
+// digit counts, so nothing is shown erased).
+async function enterMode() {
+  updateTool();
+  if (!state.pad || settings.mode === 'sample') return;
+  if (!state.picked) {
+    state.picked = true;
+    await pick(settings.test >= 0 ? settings.test : settings.seed);
+  }
   state.pad.brush = settings.mode === 'inpaint' ? 'erase' : 'draw';
-  pick(settings.test >= 0 ? settings.test : settings.seed);
+  if (settings.mode !== 'inpaint') state.pad.mask.fill(1);
+  else if (!state.pad.mask.includes(0) && settings.erase !== 'none') state.pad.erase(settings.erase);
+  state.pad.render();
   updateTool();
 }
 
@@ -427,22 +486,23 @@ async function buildTool() {
 function updateTool() {
   for (const m of modes) document.body.classList.toggle('mode-' + m, settings.mode === m);
   if (!state.pad) return;
+  const lo = settings.mode === 'denoise' ? 1 : 0; // denoising from t = 0 has nothing to do
+  settings.t = Math.max(lo, Math.min(state.T, settings.t));
+  $('t').min = lo;
+  $('t').value = settings.t;
   $('brush').textContent = state.pad.brush === 'erase' ? 'Pen' : 'Eraser';
   $('brush').title = state.pad.brush === 'erase' ? 'draw ink' : 'erase what the network should fill in';
   $('tValue').textContent = settings.t;
-  $('run').textContent = settings.mode === 'inpaint' ? 'Inpaint' : `Denoise from t = ${Math.max(1, settings.t)}`;
+  $('run').textContent = settings.mode === 'inpaint' ? 'Inpaint' : `Denoise from t = ${settings.t}`;
 }
 
 // setMode switches the page to mode m in place (index.html's Mode menu).
-function setMode(m) {
+async function setMode(m) {
   settings.mode = m;
   params.set('mode', m);
   history.replaceState(null, '', '?' + params.toString());
-  if (state.pad) {
-    state.pad.brush = m === 'inpaint' ? 'erase' : 'draw';
-    if (m === 'inpaint' && !state.pad.mask.includes(0) && settings.erase !== 'none') state.pad.erase(settings.erase);
-  }
-  updateTool();
+  sizeCanvas();
+  await enterMode();
   if (m === 'denoise') preview();
   start();
 }
@@ -480,8 +540,9 @@ function bindControls() {
       return;
     }
     if (e.target.name === 'mode') {
-      if (e.target.value !== 'sample' && settings.digit === 'mix') form.elements.digit.value = 'none';
-      if (e.target.value === 'sample' && settings.digit === 'none') form.elements.digit.value = 'mix';
+      // Starting from a digit, the default is no label; the page undoes its own change only.
+      if (e.target.value !== 'sample' && settings.digit === 'mix') { form.elements.digit.value = 'none'; state.autoNone = true; }
+      if (e.target.value === 'sample' && settings.digit === 'none' && state.autoNone) { form.elements.digit.value = 'mix'; state.autoNone = false; }
       read();
       setMode(e.target.value);
       return;
@@ -489,7 +550,7 @@ function bindControls() {
     read();
     if (e.target.name === 'seed' && settings.mode === 'forward') preview();
     else if (e.target.name === 'delay') state.workers.forEach((w) => w.postMessage({ type: 'delay', delay: settings.delay }));
-    else if (e.target.name === 'x0') { sizeCanvas(); show(); }
+    else if (e.target.name === 'x0') { sizeCanvas(); if (state.view !== 'forward') show(); }
     else start();
   });
   form.addEventListener('submit', (e) => { e.preventDefault(); read(); start(); });
@@ -518,6 +579,8 @@ async function main() {
     fail('This browser has WebGL turned off or unsupported; the demo draws with WebGL.');
     return;
   }
+  toolPanel();
+  updateTool();
   bindControls();
   sizeCanvas();
   try {
@@ -529,8 +592,8 @@ async function main() {
   const bytes = await weights;
   if (!bytes) return;
   if (!(await startWorkers(bytes))) return;
-  await buildTool();
-  updateTool();
+  buildTool();
+  await enterMode();
   window.ddpmTimes.ready = performance.now();
   if (settings.mode === 'denoise') preview(); // the start, until the run's first step
   if (settings.autoplay || settings.mode === 'forward') start();

@@ -16,45 +16,57 @@ class Pad {
     this.brush = 'draw'; // or 'erase'
     this.ctx = canvas.getContext('2d');
     this.pixels = this.ctx.createImageData(size, size);
-    let last = null;
+    // One pointer draws at a time (a second finger or a resting palm is
+    // ignored); the primary button or a pen's tip draws with the brush, a
+    // pen's eraser end erases.
+    let last = null, pointer = null, brush = null;
     const at = (e) => {
-      const r = canvas.getBoundingClientRect();
-      return [((e.clientX - r.left) / r.width) * size - 0.5, ((e.clientY - r.top) / r.height) * size - 0.5];
+      const r = canvas.getBoundingClientRect(); // the content box: inside the border
+      const x = e.clientX - r.left - canvas.clientLeft, y = e.clientY - r.top - canvas.clientTop;
+      return [(x / canvas.clientWidth) * size - 0.5, (y / canvas.clientHeight) * size - 0.5];
     };
     canvas.addEventListener('pointerdown', (e) => {
+      const eraserEnd = e.pointerType === 'pen' && (e.button === 5 || (e.buttons & 32) !== 0);
+      if (pointer !== null || (e.button !== 0 && !eraserEnd)) return;
       e.preventDefault();
       canvas.setPointerCapture(e.pointerId);
+      pointer = e.pointerId;
+      brush = eraserEnd ? 'erase' : this.brush;
       last = at(e);
-      this.stroke(last, last);
+      this.stroke(last, last, brush);
     });
     canvas.addEventListener('pointermove', (e) => {
-      if (!last) return;
+      if (e.pointerId !== pointer) return;
       e.preventDefault();
-      const p = at(e);
-      this.stroke(last, p);
-      last = p;
+      const coalesced = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
+      for (const ev of coalesced.length ? coalesced : [e]) { // every sample of a fast stroke
+        const p = at(ev);
+        this.stroke(last, p, brush);
+        last = p;
+      }
     });
-    const end = () => { last = null; };
-    canvas.addEventListener('pointerup', end);
-    canvas.addEventListener('pointercancel', end);
+    const end = (e) => { if (e.pointerId === pointer) { pointer = null; last = null; } };
+    for (const type of ['pointerup', 'pointercancel', 'lostpointercapture']) canvas.addEventListener(type, end);
+    canvas.addEventListener('contextmenu', (e) => e.preventDefault());
     canvas.style.touchAction = 'none'; // a finger draws instead of scrolling the page
     this.render();
   }
 
-  // stroke paints the segment from a to b (pad coordinates) with the brush.
-  stroke(a, b) {
+  // stroke paints the segment from a to b (pad coordinates) with brush
+  // ('draw' or 'erase'; the pad's own by default).
+  stroke(a, b, brush = this.brush) {
     const n = this.size;
     const len = Math.hypot(b[0] - a[0], b[1] - a[1]);
     const steps = Math.max(1, Math.ceil(len * 4));
     // Ink: full within 0.9 px of the pen, fading out by 1.9 px, a stroke
     // about as wide as MNIST's. The eraser clears a disc of radius 2.5.
-    const reach = this.brush === 'erase' ? 2.5 : 1.9;
+    const reach = brush === 'erase' ? 2.5 : 1.9;
     for (let s = 0; s <= steps; s++) {
       const cx = a[0] + ((b[0] - a[0]) * s) / steps, cy = a[1] + ((b[1] - a[1]) * s) / steps;
       for (let y = Math.max(0, Math.floor(cy - reach)); y <= Math.min(n - 1, Math.ceil(cy + reach)); y++) {
         for (let x = Math.max(0, Math.floor(cx - reach)); x <= Math.min(n - 1, Math.ceil(cx + reach)); x++) {
           const d = Math.hypot(x - cx, y - cy), i = y * n + x;
-          if (this.brush === 'erase') {
+          if (brush === 'erase') {
             if (d <= reach) this.mask[i] = 0;
           } else {
             const ink = Math.min(1, Math.max(0, 1.9 - d));

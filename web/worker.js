@@ -3,9 +3,11 @@
 'use strict';
 importScripts('wasm_exec.js');
 
+let memory = null; // the Go program's linear memory, for the soak test's readings
 const ready = (async () => {
   const go = new Go();
   const { instance } = await WebAssembly.instantiateStreaming(fetch('worker.wasm'), go.importObject);
+  memory = instance.exports.mem;
   go.run(instance); // returns only when the Go program exits, which it does not
 })();
 
@@ -31,8 +33,8 @@ self.onmessage = async (e) => {
 function handle(m) {
   switch (m.type) {
     case 'load': {
-      const r = self.ddpmLoad(m.bytes, m.simd !== false);
-      self.postMessage(r.error ? { type: 'error', error: r.error } : { type: 'loaded', config: r.config, T: r.T, step: r.step, simd: r.simd, simdWhy: r.simdWhy });
+      const r = self.ddpmLoad(m.bytes, m.simd !== false, m.gogc || 0);
+      self.postMessage(r.error ? { type: 'error', error: r.error } : { type: 'loaded', config: r.config, T: r.T, schedule: r.schedule, step: r.step, simd: r.simd, simdWhy: r.simdWhy });
       break;
     }
     case 'start': {
@@ -50,6 +52,7 @@ function handle(m) {
     case 'pause': paused = true; break;
     case 'resume': paused = false; if (!running) loop(); break;
     case 'delay': delay = m.delay; break;
+    case 'memory': self.postMessage({ type: 'memory', id: m.id, bytes: memory ? memory.buffer.byteLength : 0, go: self.ddpmMemStats() }); break;
   }
 }
 

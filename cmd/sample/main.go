@@ -291,15 +291,6 @@ func startImages(o *options, T, size int) (from int, known, mask []float32, err 
 	return from, known, mask, nil
 }
 
-// repeat returns n copies of img end to end.
-func repeat(img []float32, n int) []float32 {
-	out := make([]float32, 0, n*len(img))
-	for range n {
-		out = append(out, img...)
-	}
-	return out
-}
-
 // stripImage lays out rows of snapshots, one row per image.
 func stripImage(strip [][]float32, cols, size int) *image.Gray {
 	var all []float32

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/png"
 	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,10 +45,10 @@ func rect(t *testing.T, ctx context.Context, selector string) image.Rectangle {
 // drag presses the left button at the first point, moves through the
 // others and releases it: what a mouse, and through pointer events a pen
 // or a finger, does to draw a stroke.
-func drag(t *testing.T, ctx context.Context, pts ...[2]float64) {
+func drag(t *testing.T, ctx context.Context, kind input.DispatchMouseEventPointerType, pts ...[2]float64) {
 	t.Helper()
 	held := func(p *input.DispatchMouseEventParams) {
-		p.Button, p.Buttons, p.ClickCount = input.MouseButtonLeft, 1, 1
+		p.Button, p.Buttons, p.ClickCount, p.PointerType = input.MouseButtonLeft, 1, 1, kind
 	}
 	acts := []chromedp.Action[chromedp.Void]{chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, pts[0][0], pts[0][1], held)}
 	for _, p := range pts[1:] {
@@ -59,6 +61,24 @@ func drag(t *testing.T, ctx context.Context, pts ...[2]float64) {
 	}
 }
 
+// swipe is drag for a finger: touch events, which the browser turns into
+// pointer events of type "touch".
+func swipe(t *testing.T, ctx context.Context, pts ...[2]float64) {
+	t.Helper()
+	id := 1.0
+	at := func(p [2]float64) []*input.TouchPoint { return []*input.TouchPoint{{X: p[0], Y: p[1], ID: &id}} }
+	send := func(typ input.DispatchTouchEventType, tps []*input.TouchPoint) {
+		if _, err := chromedp.Call(ctx, input.DispatchTouchEvent, input.DispatchTouchEventParams{Type: typ, TouchPoints: tps}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(input.DispatchTouchEventTypeTouchStart, at(pts[0]))
+	for _, p := range pts[1:] {
+		send(input.DispatchTouchEventTypeTouchMove, at(p))
+	}
+	send(input.DispatchTouchEventTypeTouchEnd, []*input.TouchPoint{})
+}
+
 // TestForwardMode draws a stroke on the pad with pointer events and checks
 // the pad holds it, then scrubs the t slider: the drawn x_t gets rougher
 // with every larger t, and each move is drawn (with its main-thread time
@@ -68,25 +88,32 @@ func TestForwardMode(t *testing.T) {
 	srv := server(t)
 	open(t, ctx, srv.URL+"/index.html?mode=forward&test=3&seed=5&t=0", "window.ddpmPreviewT === 0 && window.ddpmTimes.forwardDraw !== undefined")
 
-	// A horizontal stroke across the middle of a cleared pad.
+	// Horizontal strokes across a cleared pad: a mouse's at row 8, a pen's
+	// at row 16, a finger's at row 24.
 	eval[any](t, ctx, "document.getElementById('clearPad').click()")
 	pad := rect(t, ctx, "#pad")
-	cell := float64(pad.Dx()) / 32
-	y := float64(pad.Min.Y) + 16.5*cell
-	var pts [][2]float64
-	for c := 6; c <= 26; c += 2 {
-		pts = append(pts, [2]float64{float64(pad.Min.X) + (float64(c)+0.5)*cell, y})
+	cell := float64(pad.Dx()-2) / 32 // inside the 1-px border
+	row := func(r int) [][2]float64 {
+		var pts [][2]float64
+		for c := 6; c <= 26; c += 2 {
+			pts = append(pts, [2]float64{float64(pad.Min.X+1) + (float64(c)+0.5)*cell, float64(pad.Min.Y+1) + (float64(r)+0.5)*cell})
+		}
+		return pts
 	}
-	drag(t, ctx, pts...)
+	drag(t, ctx, input.DispatchMouseEventPointerTypeMouse, row(8)...)
+	drag(t, ctx, input.DispatchMouseEventPointerTypePen, row(16)...)
+	swipe(t, ctx, row(24)...)
 	img := eval[map[string][]float64](t, ctx, "window.ddpmPad()")["image"]
-	for c := 6; c <= 26; c++ {
-		if v := img[16*32+c]; v < 0.9 {
-			t.Errorf("pad pixel (%d, 16) on the stroke is %.2f, want ink (1)", c, v)
+	for _, r := range []int{8, 16, 24} {
+		for c := 6; c <= 26; c++ {
+			if v := img[r*32+c]; v < 0.9 {
+				t.Errorf("pad pixel (%d, %d) on a stroke is %.2f, want ink (1)", c, r, v)
+			}
 		}
 	}
-	for _, p := range [][2]int{{16, 4}, {16, 28}, {2, 16}, {30, 16}} {
+	for _, p := range [][2]int{{16, 2}, {16, 12}, {16, 20}, {16, 29}, {2, 16}, {30, 16}} {
 		if v := img[p[1]*32+p[0]]; v != -1 {
-			t.Errorf("pad pixel %v off the stroke is %.2f, want background (−1)", p, v)
+			t.Errorf("pad pixel %v off the strokes is %.2f, want background (−1)", p, v)
 		}
 	}
 
@@ -165,6 +192,20 @@ func TestEditModesLikeNative(t *testing.T) {
 			if start["mask"] != nil {
 				e.Mask = floats(start["mask"])
 			}
+			// What ran is what the URL asked for: test digit 17, t = 400, the top half erased.
+			if want := testDigit(t, 17); !slices.Equal(e.Image, want) {
+				t.Fatal("the page did not start from test digit 17 of digits.png")
+			}
+			if c.mode == "denoise" && e.From != 400 {
+				t.Fatalf("denoise started from t = %d, want 400", e.From)
+			}
+			if c.mode == "inpaint" {
+				for i, m := range e.Mask {
+					if want := float32(min(1, i/(16*32))); m != want {
+						t.Fatalf("mask pixel (%d, %d) is %v, want %v (the top half erased)", i%32, i/32, m, want)
+					}
+				}
+			}
 			time.Sleep(300 * time.Millisecond) // let a frame show the last step
 			screenshot(t, ctx, os.Getenv("DDPM_SCREENSHOT_"+strings.ToUpper(c.mode)))
 			got := eval[[]float64](t, ctx, "window.ddpmResult")
@@ -177,7 +218,7 @@ func TestEditModesLikeNative(t *testing.T) {
 				worst = math.Max(worst, math.Abs(got[i]-float64(v)))
 			}
 			t.Logf("%s from t = %d (%d pixels kept): page vs native max abs difference %.2g", c.mode, e.From, count(e.Mask), worst)
-			if worst > 2e-3 {
+			if worst > 1e-4 {
 				t.Errorf("page differs from native by up to %.3g", worst)
 			}
 			if e.Mask == nil {
@@ -195,6 +236,29 @@ func TestEditModesLikeNative(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testDigit returns shipped test digit i (web/digits.png: class i%10 in row
+// i%10, the (i/10)-th of its class) in [−1, 1], as the page reads it.
+func testDigit(t *testing.T, i int) []float32 {
+	f, err := os.Open(filepath.Join(webDir, "digits.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, 32*32)
+	ox, oy := (i/10)*32, (i%10)*32
+	for y := range 32 {
+		for x := range 32 {
+			c, _, _, _ := img.At(ox+x, oy+y).RGBA()
+			out[y*32+x] = float32(float64(c>>8)/127.5 - 1)
+		}
+	}
+	return out
 }
 
 func floats(v any) []float32 {
@@ -256,34 +320,59 @@ func TestModesInIframes(t *testing.T) {
 }
 
 // TestModeMenu switches index.html between the modes in place with its Mode
-// menu: each switch runs what the mode runs, and the URL follows.
+// menu: a switch in the middle of a run drops it, each mode runs what it
+// runs, and the URL follows.
 func TestModeMenu(t *testing.T) {
 	ctx := browser(t)
 	srv := server(t)
-	open(t, ctx, srv.URL+"/index.html?seed=4&grid=2&workers=2", "window.ddpmDone")
+	open(t, ctx, srv.URL+"/index.html?seed=4&grid=2&workers=2&delay=300", "window.ddpmSteps >= 1")
 	choose := func(m string) {
 		eval[any](t, ctx, fmt.Sprintf("(() => { const s = document.querySelector('select[name=mode]'); s.value = %q; s.dispatchEvent(new Event('change', {bubbles: true})); })()", m))
 	}
-	choose("inpaint")
-	if err := waitFor(ctx, "window.ddpmDone && window.ddpmStart.mask !== undefined || window.ddpmError !== null", 60*time.Second); err != nil {
-		t.Fatal(err)
+	visible := func(id string) bool {
+		return eval[bool](t, ctx, fmt.Sprintf("(() => { const e = document.getElementById(%q); return !!e && !e.hidden; })()", id))
 	}
-	if e := eval[any](t, ctx, "window.ddpmError"); e != nil {
-		t.Fatalf("page error: %v", e)
+	wait := func(expr string) {
+		t.Helper()
+		if err := waitFor(ctx, "("+expr+") || window.ddpmError !== null", 60*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if e := eval[any](t, ctx, "window.ddpmError"); e != nil {
+			t.Fatalf("page error: %v", e)
+		}
 	}
-	if kept := eval[float64](t, ctx, "Array.from(window.ddpmStart.mask).filter((m) => m === 1).length"); kept == 0 || kept == 1024 {
-		t.Errorf("inpaint mode started with %v of 1024 pixels kept", kept)
-	}
+
+	// Forward in the middle of a slow sampling: the run stops and stays off the screen.
 	choose("forward")
-	if err := waitFor(ctx, "window.ddpmPreviewT !== undefined", 10*time.Second); err != nil {
-		t.Fatal(err)
+	wait("window.ddpmPreviewT !== undefined")
+	steps := eval[float64](t, ctx, "window.ddpmSteps")
+	time.Sleep(1200 * time.Millisecond)
+	if now := eval[float64](t, ctx, "window.ddpmSteps"); now != steps || !visible("label-fxt") || visible("label-xt") {
+		t.Errorf("after switching to forward mid-run: steps %v → %v, forward view shown %v, steps view shown %v", steps, now, visible("label-fxt"), visible("label-xt"))
 	}
 	if v := eval[bool](t, ctx, "getComputedStyle(document.querySelector('select[name=sampler]').closest('label')).display === 'none'"); !v {
 		t.Error("forward mode still shows the sampler menu")
 	}
+
+	choose("denoise")
+	wait("window.ddpmDone && window.ddpmStart.from === 500 && window.ddpmStart.mask === undefined")
+	if d := eval[string](t, ctx, "document.querySelector('select[name=digit]').value"); d != "none" {
+		t.Errorf("the digit menu says %q in denoise mode, want none (no label) by default", d)
+	}
+	choose("inpaint")
+	wait("window.ddpmDone && window.ddpmStart.mask !== undefined")
+	if kept := eval[float64](t, ctx, "Array.from(window.ddpmStart.mask).filter((m) => m === 1).length"); kept != 512 {
+		t.Errorf("inpaint mode started with %v of 1024 pixels kept, want the bottom half (512)", kept)
+	}
+	choose("denoise") // the mask is inpaint's alone
+	wait("window.ddpmDone && window.ddpmStart.mask === undefined")
+	if kept := eval[float64](t, ctx, "window.ddpmPad().mask.filter((m) => m === 1).length"); kept != 1024 {
+		t.Errorf("back in denoise mode the pad still has %v of 1024 pixels erased", 1024-kept)
+	}
 	choose("sample")
-	if err := waitFor(ctx, "window.ddpmDone && window.ddpmStart.init === undefined", 60*time.Second); err != nil {
-		t.Fatal(err)
+	wait("window.ddpmDone && window.ddpmStart.init === undefined")
+	if d := eval[string](t, ctx, "document.querySelector('select[name=digit]').value"); d != "mix" {
+		t.Errorf("the digit menu says %q back in sample mode, want mix again", d)
 	}
 	if u := eval[string](t, ctx, "location.search"); !strings.Contains(u, "mode=sample") {
 		t.Errorf("the URL does not follow the menu: %s", u)

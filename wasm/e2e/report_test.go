@@ -50,30 +50,36 @@ func BenchmarkPage(t *testing.B) {
 		sampler       string
 		steps         int
 		mode          string // "" samples; denoise starts at t = 500, inpaint erases a test digit's top half
+		gogc          int    // the workers' GOGC; 0: the page's default
 	}
 	var runs []run
 	// The page's default (no URL parameters but the model's) and its neighbours.
 	for _, model := range []string{"full", "small"} {
 		for _, steps := range []int{10, 12, 15} {
-			runs = append(runs, run{model, 4, 2, 2, true, false, "dpmpp2m", steps, ""})
+			runs = append(runs, run{model, 4, 2, 2, true, false, "dpmpp2m", steps, "", 0})
+		}
+	}
+	for range 2 { // the workers' collector: Go's default against the page's, alternating
+		for _, gogc := range []int{100, 20} {
+			runs = append(runs, run{"full", 4, 2, 2, true, false, "dpmpp2m", 10, "", gogc})
 		}
 	}
 	for _, mode := range []string{"denoise", "inpaint"} { // the explore modes with the page's defaults
-		runs = append(runs, run{"full", 4, 2, 2, true, false, "dpmpp2m", 10, mode})
+		runs = append(runs, run{"full", 4, 2, 2, true, false, "dpmpp2m", 10, mode, 0})
 	}
 	for _, model := range []string{"small", "full"} {
 		for _, grid := range []int{1, 2, 4} {
 			for _, workers := range []int{1, 2} {
 				if grid > 1 || workers == 1 {
-					runs = append(runs, run{model, grid, workers, 2, true, false, "ddim", 50, ""})
+					runs = append(runs, run{model, grid, workers, 2, true, false, "ddim", 50, "", 0})
 				}
 			}
 		}
 	}
 	runs = append(runs,
-		run{"small", 4, 2, 2, true, true, "ddim", 50, ""},                                                     // both grids drawn
-		run{"small", 4, 2, 1, true, false, "ddim", 50, ""}, run{"full", 4, 2, 1, true, false, "ddim", 50, ""}, // guidance 1: one network pass per step instead of two
-		run{"small", 4, 2, 2, false, false, "ddim", 50, ""}, run{"full", 4, 2, 2, false, false, "ddim", 50, ""}) // plain Go kernels, for comparison
+		run{"small", 4, 2, 2, true, true, "ddim", 50, "", 0},                                                        // both grids drawn
+		run{"small", 4, 2, 1, true, false, "ddim", 50, "", 0}, run{"full", 4, 2, 1, true, false, "ddim", 50, "", 0}, // guidance 1: one network pass per step instead of two
+		run{"small", 4, 2, 2, false, false, "ddim", 50, "", 0}, run{"full", 4, 2, 2, false, false, "ddim", 50, "", 0}) // plain Go kernels, for comparison
 	browserPID := chromedp.FromContext(ctx).Browser.Process().Pid
 	for _, r := range runs {
 		grid, workers := r.grid, r.workers
@@ -81,11 +87,17 @@ func BenchmarkPage(t *testing.B) {
 		if r.mode != "" {
 			name += "/" + r.mode
 		}
+		if r.gogc != 0 {
+			name += fmt.Sprintf("/gogc=%d", r.gogc)
+		}
 		t.Run(name, func(t *testing.B) {
 			bit := map[bool]string{true: "1", false: "0"}
 			url := fmt.Sprintf("%s/index.html?model=%s&seed=3&sampler=%s&steps=%d&grid=%d&guidance=%g&workers=%d&simd=%s&x0=%s", srv.URL, r.model, r.sampler, r.steps, grid, r.guidance, workers, bit[r.simd], bit[r.x0])
 			if r.mode != "" {
 				url += "&mode=" + r.mode + "&t=500&test=9&erase=top"
+			}
+			if r.gogc != 0 {
+				url += fmt.Sprintf("&gogc=%d", r.gogc)
 			}
 			if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
 				t.Fatal(err)
@@ -116,6 +128,9 @@ func BenchmarkPage(t *testing.B) {
 			label := r.model
 			if r.x0 {
 				label += ", x̂₀ beside xₜ"
+			}
+			if r.gogc != 0 {
+				label += fmt.Sprintf(", GOGC %d", r.gogc)
 			}
 			if r.mode == "denoise" {
 				label += ", denoise from t = 500"

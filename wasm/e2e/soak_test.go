@@ -55,7 +55,12 @@ func TestSoak(t *testing.T) {
 			rss := processRSS(pid)
 			s := sample{at: at, runs: runs, heap: eval[float64](t, ctx, "performance.memory ? performance.memory.usedJSHeapSize / 1e6 : 0"), rss: rss, rendererRSS: rss["renderer"]}
 			samples = append(samples, s)
-			t.Logf("%5.1f min, %4d samplings: JS heap %.1f MB; RSS MB: %s", at.Minutes(), runs, s.heap, sizes(rss))
+			mem, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any]("window.ddpmMemory()", chromedp.EvalAwaitPromise))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%5.1f min, %4d samplings: JS heap %.1f MB; wasm memory MB: drawing %.0f, workers %s; RSS MB: %s",
+				at.Minutes(), runs, s.heap, mem["drawing"].(float64)/(1<<20), workerMemory(mem["workers"]), sizes(rss))
 			next += 30 * time.Second
 		}
 		// The visitor's "New seed" button: a fresh sampling of 16 digits.
@@ -118,4 +123,17 @@ func sizes(m map[string]float64) string {
 		fmt.Fprintf(&b, "%s %.0f ", k, m[k])
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// workerMemory formats the workers' readings of window.ddpmMemory: each
+// one's linear memory, then its Go heap: live / held by the runtime, and the
+// garbage collections so far.
+func workerMemory(v any) string {
+	var parts []string
+	for _, w := range v.([]any) {
+		m := w.(map[string]any)
+		g := m["go"].(map[string]any)
+		parts = append(parts, fmt.Sprintf("%.0f (Go heap %.0f/%.0f, %v GCs)", m["bytes"].(float64)/(1<<20), g["live"], g["heap"], g["gcs"]))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -8,13 +8,15 @@
 //
 // It sets three functions on the worker's global object:
 //
-//	ddpmLoad(bytes Uint8Array, simd bool) -> {error} | {config, T, step, simd, simdWhy}
+//	ddpmLoad(bytes Uint8Array, simd bool, gogc int) -> {error} | {config, T, schedule, step, simd, simdWhy}
 //	ddpmStart(params object)   -> {error} | {}
 //	ddpmStep()                 -> {error} | {index, total, t, done, x: Float32Array, x0: Float32Array}
 package main
 
 import (
 	"fmt"
+	"runtime"
+	"runtime/debug"
 	"syscall/js"
 
 	"github.com/ddpm-go/ddpm/ddpm"
@@ -30,10 +32,18 @@ type worker struct {
 }
 
 func main() {
+	// The network's activation buffers are most of the live heap (about 60 MB
+	// for 8 digits with guidance); with Go's default GOGC of 100 the garbage
+	// of each sampling piled up to as much again before a collection, and a
+	// WebAssembly memory never shrinks: each worker grew from 70 to 149 MB
+	// over the first 3 minutes of back-to-back samplings (DDPM_SOAK). At 20
+	// the heap stays within a fifth of the live data.
+	debug.SetGCPercent(20)
 	w := &worker{}
 	export("ddpmLoad", func(args []js.Value) any { return result(w.load(args)) })
 	export("ddpmStart", func(args []js.Value) any { return result(w.start(args)) })
 	export("ddpmStep", func([]js.Value) any { return w.step() })
+	export("ddpmMemStats", func([]js.Value) any { return memStats() })
 	select {}
 }
 
@@ -64,6 +74,10 @@ func (w *worker) load(args []js.Value) (map[string]any, error) {
 	}
 	// The SIMD kernels are on unless the page asks for plain Go (?simd=0).
 	want := len(args) < 2 || args[1].Truthy()
+	// ?gogc= sets the collector's target for measurements (default 20, main).
+	if len(args) >= 3 && args[2].Type() == js.TypeNumber && args[2].Int() > 0 {
+		debug.SetGCPercent(args[2].Int())
+	}
 	simd := nn.SetWasmSIMD(want)
 	why := ""
 	if _, err := nn.WasmSIMD(); want && err != nil {
@@ -84,7 +98,7 @@ func (w *worker) load(args []js.Value) (map[string]any, error) {
 		return nil, err
 	}
 	w.model, w.sched = m, s
-	return map[string]any{"config": m.Config.String(), "step": f.Metadata[unet.MetaStep], "T": s.T(), "simd": simd, "simdWhy": why}, nil
+	return map[string]any{"config": m.Config.String(), "step": f.Metadata[unet.MetaStep], "T": s.T(), "schedule": s.Kind, "simd": simd, "simdWhy": why}, nil
 }
 
 // start begins images lo..hi of a batch of n. Params: n, lo, hi, labels
@@ -198,4 +212,13 @@ func float32Array(v []float32) js.Value {
 	bytes := js.Global().Get("Uint8Array").New(a.Get("buffer"))
 	js.CopyBytesToJS(bytes, unsafeBytes(v))
 	return a
+}
+
+// memStats reports the Go heap in MB (for the soak test): what is live, what
+// the runtime holds, and what was allocated in all.
+func memStats() any {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	mb := func(b uint64) float64 { return float64(b) / (1 << 20) }
+	return map[string]any{"live": mb(m.HeapAlloc), "heap": mb(m.HeapSys), "sys": mb(m.Sys), "allocated": mb(m.TotalAlloc), "gcs": int(m.NumGC)}
 }
