@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -79,6 +80,25 @@ func TestSoak(t *testing.T) {
 	if base == nil || base == &samples[len(samples)-1] {
 		t.Fatalf("too short a soak to compare (%v)", d)
 	}
+	// The renderer's RSS swings by tens of MB as the workers' JavaScript
+	// heaps fill with posted arrays and are collected, so the two readings
+	// below are logged beside the end-to-end growth: the floor (a leak
+	// raises it, garbage does not) and the least-squares slope.
+	var first, final []float64
+	var st, sr, stt, str float64
+	var n float64
+	for _, s := range samples[slices.IndexFunc(samples, func(s sample) bool { return s.at >= settle }):] {
+		m := s.at.Minutes()
+		if s.at < base.at+5*time.Minute {
+			first = append(first, s.rendererRSS)
+		}
+		if s.at > last.at-5*time.Minute {
+			final = append(final, s.rendererRSS)
+		}
+		st, sr, stt, str, n = st+m, sr+s.rendererRSS, stt+m*m, str+m*s.rendererRSS, n+1
+	}
+	t.Logf("renderer RSS floor: %.1f MB in the first 5 min after minute %.1f, %.1f MB in the last 5 min; fitted slope %+.2f MB/min",
+		slices.Min(first), base.at.Minutes(), slices.Min(final), (n*str-st*sr)/(n*stt-st*st))
 	growth := last.rendererRSS - base.rendererRSS
 	t.Logf("renderer RSS %.1f MB at %.1f min, %.1f MB at %.1f min (%d samplings): %+.1f MB", base.rendererRSS, base.at.Minutes(), last.rendererRSS, last.at.Minutes(), last.runs, growth)
 	if growth > 10 {
