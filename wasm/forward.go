@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ddpm-go/ddpm/ddpm"
+	"github.com/ddpm-go/ddpm/wasm/jsfloat"
 	"github.com/hajimehoshi/ebiten/v2"
 )
 
@@ -29,6 +30,7 @@ type forward struct {
 type forwardImages struct {
 	seed, size int
 	eps        []float32
+	xs         []float32     // x_0, x_t and the strip's images, end to end
 	pair       *ebiten.Image // x_0 and x_t
 	strip      *ebiten.Image // x_t at t = 1, T/10, …, T
 }
@@ -38,7 +40,7 @@ type forwardImages struct {
 func (g *Game) showForward(v js.Value) {
 	start := time.Now()
 	f := forward{
-		x0: copyFloats(v.Get("x0")), size: v.Get("size").Int(), t: v.Get("t").Int(), seed: v.Get("seed").Int(),
+		x0: jsfloat.Copy(v.Get("x0")), size: v.Get("size").Int(), t: v.Get("t").Int(), seed: v.Get("seed").Int(),
 		schedule: v.Get("schedule").String(), T: v.Get("T").Int(), left: v.Get("left").Float(), top: v.Get("top").Float(),
 	}
 	if f.size < 1 || len(f.x0) != f.size*f.size || f.T < 1 || f.t < 0 || f.t > f.T {
@@ -84,11 +86,13 @@ func (g *Game) drawForward(screen *ebiten.Image, f forward) {
 		}
 		g.sched.QSample(dst, f.x0, c.eps, t-1)
 	}
-	pair := make([]float32, 2*px)
+	marks := forwardMarks(f.T)
+	if len(c.xs) != (2+len(marks))*px {
+		c.xs = make([]float32, (2+len(marks))*px)
+	}
+	pair, strip := c.xs[:2*px], c.xs[2*px:]
 	copy(pair, f.x0)
 	noised(pair[px:], f.t)
-	marks := forwardMarks(f.T)
-	strip := make([]float32, len(marks)*px)
 	for i, t := range marks {
 		noised(strip[i*px:(i+1)*px], t)
 	}

@@ -11,6 +11,7 @@ import (
 	"syscall/js"
 
 	"github.com/ddpm-go/ddpm/ddpm"
+	"github.com/ddpm-go/ddpm/wasm/jsfloat"
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/vector"
 )
@@ -60,8 +61,8 @@ func (g *Game) show(v js.Value) {
 		left: v.Get("left").Float(), top: v.Get("top").Float(),
 		schedule: v.Get("schedule").String(), T: v.Get("T").Int(),
 	}
-	f.x = copyFloats(v.Get("x"))
-	f.x0 = copyFloats(v.Get("x0"))
+	f.x = jsfloat.Copy(v.Get("x"))
+	f.x0 = jsfloat.Copy(v.Get("x0"))
 	if f.n < 1 || f.cols < 1 || f.size < 1 || len(f.x) != f.n*f.size*f.size || len(f.x0) != len(f.x) {
 		return
 	}
@@ -90,16 +91,6 @@ func wake() {
 	if f := js.Global().Get("ddpmWake"); f.Type() == js.TypeFunction {
 		f.Invoke()
 	}
-}
-
-func copyFloats(a js.Value) []float32 {
-	if a.Type() != js.TypeObject {
-		return nil
-	}
-	n := a.Get("length").Int()
-	v := make([]float32, n)
-	js.CopyBytesToGo(unsafeBytes(v), js.Global().Get("Uint8Array").New(a.Get("buffer"), a.Get("byteOffset"), 4*n))
-	return v
 }
 
 // Update implements ebiten.Game.

@@ -23,6 +23,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/nn"
 	"github.com/ddpm-go/ddpm/ddpm/safetensors"
 	"github.com/ddpm-go/ddpm/ddpm/unet"
+	"github.com/ddpm-go/ddpm/wasm/jsfloat"
 )
 
 type worker struct {
@@ -169,26 +170,16 @@ func editOf(p js.Value, px, T int) (*ddpm.Edit, error) {
 	if init.IsUndefined() || init.IsNull() {
 		return nil, nil
 	}
-	e := &ddpm.Edit{Image: floats(init), From: p.Get("from").Int()}
+	e := &ddpm.Edit{Image: jsfloat.Copy(init), From: p.Get("from").Int()}
 	if len(e.Image) != px {
 		return nil, fmt.Errorf("a start image of %d pixels for a network of %d", len(e.Image), px)
 	}
 	if m := p.Get("mask"); !m.IsUndefined() && !m.IsNull() {
-		if e.Mask = floats(m); len(e.Mask) != px {
+		if e.Mask = jsfloat.Copy(m); len(e.Mask) != px {
 			return nil, fmt.Errorf("a mask of %d pixels for a network of %d", len(e.Mask), px)
 		}
 	}
 	return e, nil
-}
-
-// floats copies a JavaScript Float32Array (anything else gives nil).
-func floats(a js.Value) []float32 {
-	if a.Type() != js.TypeObject || !a.InstanceOf(js.Global().Get("Float32Array")) {
-		return nil
-	}
-	v := make([]float32, a.Get("length").Int())
-	js.CopyBytesToGo(unsafeBytes(v), js.Global().Get("Uint8Array").New(a.Get("buffer"), a.Get("byteOffset"), 4*len(v)))
-	return v
 }
 
 func (w *worker) step() any {
@@ -202,16 +193,8 @@ func (w *worker) step() any {
 	}
 	return map[string]any{
 		"index": p.Index(), "total": len(p.Sampler.Timesteps()), "t": t, "done": p.Done(),
-		"x": float32Array(p.X), "x0": float32Array(p.X0),
+		"x": jsfloat.Array(p.X), "x0": jsfloat.Array(p.X0),
 	}
-}
-
-// float32Array copies v into a new JavaScript Float32Array.
-func float32Array(v []float32) js.Value {
-	a := js.Global().Get("Float32Array").New(len(v))
-	bytes := js.Global().Get("Uint8Array").New(a.Get("buffer"))
-	js.CopyBytesToJS(bytes, unsafeBytes(v))
-	return a
 }
 
 // memStats reports the Go heap in MB (for the soak test): what is live, what
