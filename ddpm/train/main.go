@@ -61,9 +61,12 @@ type options struct {
 	steps, epochs, batch, channels   int
 	groups                           int
 	lr, ema, pUncond, maxMemoryGB    float64
+	minSNR                           float64
+	warmup, decayFrom                int
 	cond, resume, tf32, totalSet     bool
 	schedule, backend, out, data     string
 	seed                             uint64
+	set                              map[string]bool // the flags given on the command line
 	sampleEvery, checkpointEvery     int
 	evalEvery, testImages, timeSteps int
 }
@@ -75,6 +78,9 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.epochs, "epochs", 20, "passes over the 60,000 training images (the tutorial's 20)")
 	fs.IntVar(&o.batch, "batch", 64, "images per step")
 	fs.Float64Var(&o.lr, "lr", 2e-4, "Adam learning rate")
+	fs.IntVar(&o.warmup, "warmup", 0, "raise the learning rate linearly from 0 over the first N steps")
+	fs.IntVar(&o.decayFrom, "decay-from", -1, "from this step on, lower the learning rate along a cosine to 0 at the last step (-1: constant)")
+	fs.Float64Var(&o.minSNR, "min-snr", 0, "weight each image's loss by min(SNR, γ)/SNR, min-SNR-γ (5 is the paper's; 0: the plain mean)")
 	fs.IntVar(&o.channels, "channels", 16, "U-Net width C (levels have C, 2C, 2C channels)")
 	fs.IntVar(&o.groups, "groups", 8, "GroupNorm groups; C must be a multiple (keep ≥ 2 channels per group: one per group erases each channel's mean)")
 	fs.BoolVar(&o.cond, "cond", true, "class-conditional with a null label (classifier-free guidance)")
@@ -103,7 +109,9 @@ func parseFlags(args []string) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
 	}
-	fs.Visit(func(f *flag.Flag) { o.totalSet = o.totalSet || f.Name == "steps" || f.Name == "epochs" })
+	o.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	o.totalSet = o.set["steps"] || o.set["epochs"]
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
 	case o.batch < 1:
@@ -120,6 +128,10 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("-max-memory must be a number of GB in (0, 1e6]")
 	case o.ema < 0 || o.ema >= 1:
 		return nil, fmt.Errorf("-ema must be in [0, 1)")
+	case o.warmup < 0 || o.decayFrom < -1:
+		return nil, fmt.Errorf("-warmup must be ≥ 0 and -decay-from ≥ 0 (or -1 for none)")
+	case !(o.minSNR >= 0) || !finite(o.minSNR):
+		return nil, fmt.Errorf("-min-snr %v: want γ ≥ 0 (0: no weighting)", o.minSNR)
 	case o.pUncond < 0 || o.pUncond > 1:
 		return nil, fmt.Errorf("-p-uncond must be in [0, 1]")
 	case o.groups < 1 || o.channels < 1 || o.channels%o.groups != 0:

@@ -29,6 +29,10 @@ func TestParseFlagsRejects(t *testing.T) {
 		{[]string{"-channels", "12"}, "multiple of -groups (8)"},
 		{[]string{"-channels", "12", "-groups", "5"}, "multiple of -groups (5)"},
 		{[]string{"-ema", "1"}, "-ema"},
+		{[]string{"-warmup", "-1"}, "-warmup"},
+		{[]string{"-decay-from", "-2"}, "-decay-from"},
+		{[]string{"-min-snr", "-1"}, "-min-snr"},
+		{[]string{"-min-snr", "NaN"}, "-min-snr"},
 		{[]string{"extra"}, "unexpected argument"},
 		{[]string{"-steps", "0", "-epochs", "0"}, "positive"},
 	} {
@@ -273,6 +277,51 @@ func TestDoubleInterruptTellsTheTruth(t *testing.T) {
 		}
 		if every == "1" && statErr != nil {
 			t.Error("no checkpoint after 50 steps with -checkpoint-every 1")
+		}
+	}
+}
+
+// A run with a learning-rate schedule and min-SNR weighting, stopped and
+// resumed without those flags, keeps its recipe: its weights are bit for bit
+// those of an uninterrupted run (whose last steps' learning rates differ from
+// the flagless defaults', so a lost recipe shows).
+func TestResumeKeepsTheRecipe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny network")
+	}
+	recipe := []string{"-warmup", "2", "-decay-from", "3", "-min-snr", "5", "-lr", "1e-3"}
+	whole, parts := t.TempDir(), t.TempDir()
+	if err := run(tinyRun(t, whole, append(recipe, "-steps", "6")...), nil); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan os.Signal, 1)
+	stop <- os.Interrupt // stops before the first step, with a checkpoint
+	if err := run(tinyRun(t, parts, append(recipe, "-steps", "6")...), stop); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(tinyRun(t, parts, "-resume"), nil); err != nil {
+		t.Fatal(err)
+	}
+	a, err := safetensors.ReadFile(runPaths{dir: whole}.checkpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := safetensors.ReadFile(runPaths{dir: parts}.checkpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Metadata[unet.MetaStep] != "6" || b.Metadata[unet.MetaStep] != "6" {
+		t.Fatalf("steps %s and %s, want 6", a.Metadata[unet.MetaStep], b.Metadata[unet.MetaStep])
+	}
+	if a.Metadata[unet.MetaTrainConfig] != b.Metadata[unet.MetaTrainConfig] {
+		t.Errorf("recipes differ:\n%s\n%s", a.Metadata[unet.MetaTrainConfig], b.Metadata[unet.MetaTrainConfig])
+	}
+	for i, ta := range a.Tensors {
+		tb := b.Tensors[i]
+		for j := range ta.Data {
+			if ta.Data[j] != tb.Data[j] {
+				t.Fatalf("%s[%d]: %v uninterrupted, %v resumed", ta.Name, j, ta.Data[j], tb.Data[j])
+			}
 		}
 	}
 }

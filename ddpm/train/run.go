@@ -28,6 +28,7 @@ type logEntry struct {
 	Step      int      `json:"step"`
 	Epoch     float64  `json:"epoch"`
 	TrainLoss float64  `json:"train_loss"`
+	LR        float64  `json:"lr"` // the learning rate of this step
 	TestLoss  *float64 `json:"test_loss,omitempty"`
 	ElapsedS  float64  `json:"elapsed_s"` // training time of the whole run so far, across resumes
 	Time      string   `json:"time"`
@@ -79,6 +80,9 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 	elapsed, _ := strconv.ParseFloat(meta["elapsed_s"], 64)
 	var engine training.Engine
 	if o.backend == "gorgonia" {
+		if o.warmup > 0 || o.decayFrom >= 0 || o.minSNR > 0 {
+			return fmt.Errorf("-backend gorgonia trains with a constant learning rate and the plain loss: drop -warmup, -decay-from and -min-snr")
+		}
 		e, err := training.NewGorgoniaEngine(tr, o.batch)
 		if err != nil {
 			return err
@@ -98,6 +102,12 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 		if n, err := strconv.Atoi(meta[metaTotal]); err == nil && n > 0 {
 			total = n
 		}
+	}
+	if o.decayFrom >= 0 {
+		if o.decayFrom >= total {
+			return fmt.Errorf("-decay-from %d is not before the last step, %d", o.decayFrom, total)
+		}
+		tr.Config.DecayFrom, tr.Config.DecayTo = o.decayFrom, total
 	}
 	evalEvery := o.evalEvery
 	if evalEvery == 0 {
@@ -211,7 +221,7 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 		// The loss shown is the mean since the last log line: what log.jsonl records.
 		bar.update(tr.Step, r.Epoch()+1, windowSum/float64(windowN))
 		step := tr.Step
-		entry := logEntry{Step: step, Epoch: float64(step) / float64(r.StepsPerEpoch()), ElapsedS: elapsedNow(), Time: time.Now().UTC().Format(time.RFC3339)}
+		entry := logEntry{Step: step, Epoch: float64(step) / float64(r.StepsPerEpoch()), LR: tr.Config.LRAt(step), ElapsedS: elapsedNow(), Time: time.Now().UTC().Format(time.RFC3339)}
 		if step%evalEvery == 0 || step == total {
 			tl, err := r.TestLoss(o.testImages)
 			if err != nil {
@@ -312,6 +322,7 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 	}
 	tc := unet.DefaultTrainConfig()
 	tc.LR, tc.EMADecay, tc.PUncond = o.lr, o.ema, o.pUncond
+	tc.Warmup, tc.MinSNRGamma = o.warmup, o.minSNR
 	_, err = os.Stat(p.checkpoint())
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -347,7 +358,29 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 	if meta["seed"] != strconv.FormatUint(o.seed, 10) || meta["batch"] != strconv.Itoa(o.batch) {
 		return nil, nil, fmt.Errorf("the checkpoint in %s was trained with -seed %s -batch %s; resume with the same values", p.dir, meta["seed"], meta["batch"])
 	}
-	tr.Config = tc
+	// The recipe is the checkpoint's, except what the flags change, so the
+	// same short command resumes a run exactly.
+	saved := tr.Config
+	if o.set["lr"] {
+		saved.LR = tc.LR
+	}
+	if o.set["ema"] {
+		saved.EMADecay = tc.EMADecay
+	}
+	if o.set["p-uncond"] {
+		saved.PUncond = tc.PUncond
+	}
+	if o.set["min-snr"] {
+		saved.MinSNRGamma = tc.MinSNRGamma
+	}
+	if o.set["warmup"] {
+		saved.Warmup = tc.Warmup
+	}
+	if !o.set["decay-from"] && saved.DecayTo > saved.DecayFrom {
+		o.decayFrom = saved.DecayFrom // decays to the (new) last step
+	}
+	saved.DecayFrom, saved.DecayTo = 0, 0
+	tr.Config = saved
 	return tr, meta, nil
 }
 

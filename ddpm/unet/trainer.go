@@ -16,6 +16,39 @@ type TrainConfig struct {
 	Eps      float64 // 1e-8
 	EMADecay float64 // decay of the weight average sampled from (0.999, warmed up); 0 disables it
 	PUncond  float64 // probability of training a label as the null label (0.1)
+
+	// The learning-rate schedule (LRAt): a linear warm-up over the first
+	// Warmup steps, and a cosine decay from step DecayFrom to 0 at step
+	// DecayTo (none unless DecayTo > DecayFrom). Zero values: a constant LR.
+	Warmup, DecayFrom, DecayTo int
+
+	// MinSNRGamma > 0 weights each image's loss by min(SNR_t, γ)/SNR_t
+	// (min-SNR-γ, Hang et al. 2023, for ε-prediction), which lowers the
+	// weight of the nearly clean timesteps; 0 is the paper's plain mean.
+	MinSNRGamma float64
+}
+
+// LRAt returns the learning rate of the step-th optimiser step (from 1).
+func (c TrainConfig) LRAt(step int) float64 {
+	lr := c.LR
+	if step < c.Warmup {
+		lr *= float64(step) / float64(c.Warmup)
+	}
+	if c.DecayTo > c.DecayFrom && step > c.DecayFrom {
+		p := math.Min(1, float64(step-c.DecayFrom)/float64(c.DecayTo-c.DecayFrom))
+		lr *= 0.5 * (1 + math.Cos(math.Pi*p))
+	}
+	return lr
+}
+
+// LossWeight returns the weight of an image's loss at timestep index t
+// (1 without min-SNR weighting).
+func (c TrainConfig) LossWeight(s *ddpm.Schedule, t int) float64 {
+	if c.MinSNRGamma <= 0 {
+		return 1
+	}
+	snr := s.AlphaBar[t] / (1 - s.AlphaBar[t])
+	return math.Min(snr, c.MinSNRGamma) / snr
 }
 
 // DefaultTrainConfig returns the settings of the MNIST tutorial and the paper.
@@ -72,10 +105,11 @@ func (t *Trainer) TrainStep(x0 []float32, n int, labels []int, rng *ddpm.RNG) (f
 	return loss, nil
 }
 
-// Gradient computes the noise-prediction loss for given noisy images, noise,
-// timesteps and labels, and leaves its gradient in Model.Grads.
+// Gradient computes the training loss for given noisy images, noise,
+// timesteps and labels (the noise-prediction MSE, each image weighted by
+// Config.LossWeight), and leaves its gradient in Model.Grads.
 func (t *Trainer) Gradient(xt, eps []float32, n int, ts, labels []int) (float64, error) {
-	loss, err := t.Loss(xt, eps, n, ts, labels)
+	loss, err := t.loss(xt, eps, n, ts, labels, t.Config.MinSNRGamma > 0)
 	if err != nil {
 		return 0, err
 	}
@@ -87,6 +121,10 @@ func (t *Trainer) Gradient(xt, eps []float32, n int, ts, labels []int) (float64,
 // Loss returns the noise-prediction loss without computing parameter
 // gradients; the gradient with respect to the network output is left in t.dy.
 func (t *Trainer) Loss(xt, eps []float32, n int, ts, labels []int) (float64, error) {
+	return t.loss(xt, eps, n, ts, labels, false)
+}
+
+func (t *Trainer) loss(xt, eps []float32, n int, ts, labels []int, weighted bool) (float64, error) {
 	be, cfg := t.Model.Backend, t.Model.Config
 	x := ensure(be, &t.x, n, cfg.InChannels, cfg.ImageSize, cfg.ImageSize)
 	e := ensure(be, &t.eps, x.Shape...)
@@ -97,14 +135,35 @@ func (t *Trainer) Loss(xt, eps []float32, n int, ts, labels []int) (float64, err
 	if err != nil {
 		return 0, err
 	}
+	if weighted {
+		return t.weightedMSE(dy, out, e, ts), nil
+	}
 	return be.MSE(dy, out, e), nil
+}
+
+// weightedMSE is MSE with each image's error weighted by LossWeight. It works
+// on views of the batch, so every backend runs it with its own MSE and Axpy
+// kernels.
+func (t *Trainer) weightedMSE(dy, out, e *nn.Tensor, ts []int) float64 {
+	be := t.Model.Backend
+	n := len(ts)
+	per := out.Len() / n
+	var loss float64
+	for i := 0; i < n; i++ {
+		w := t.Config.LossWeight(t.Schedule, ts[i])
+		g := be.View(dy, i*per, per)
+		l := be.MSE(g, be.View(out, i*per, per), be.View(e, i*per, per))
+		be.Axpy(g, float32(w/float64(n))-1, g) // g *= w/n: MSE's gradient is of one image's mean
+		loss += w * l
+	}
+	return loss / float64(n)
 }
 
 // Apply takes one Adam step with the gradients in Model.Grads and updates the EMA.
 func (t *Trainer) Apply() {
 	be, c := t.Model.Backend, t.Config
 	t.Step++
-	be.Adam(t.Model.Weights, t.Model.Grads, t.M, t.V, c.LR, c.Beta1, c.Beta2, c.Eps, t.Step)
+	be.Adam(t.Model.Weights, t.Model.Grads, t.M, t.V, c.LRAt(t.Step), c.Beta1, c.Beta2, c.Eps, t.Step)
 	t.UpdateEMA()
 }
 

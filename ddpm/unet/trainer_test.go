@@ -1,0 +1,110 @@
+package unet
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/ddpm-go/ddpm/ddpm"
+	"github.com/ddpm-go/ddpm/ddpm/nn"
+)
+
+func TestLRAt(t *testing.T) {
+	c := TrainConfig{LR: 1e-3}
+	for _, tc := range []struct {
+		warmup, from, to, step int
+		want                   float64
+	}{
+		{0, 0, 0, 1, 1e-3},              // constant
+		{0, 0, 0, 99999, 1e-3},          // constant
+		{100, 0, 0, 1, 1e-5},            // warm-up: step/100
+		{100, 0, 0, 50, 5e-4},           // warm-up
+		{100, 0, 0, 100, 1e-3},          // warmed up
+		{0, 100, 300, 100, 1e-3},        // decay not started
+		{0, 100, 300, 200, 5e-4},        // half-way down the cosine
+		{0, 100, 300, 300, 0},           // at the end
+		{0, 100, 300, 400, 0},           // past it
+		{100, 100, 300, 150, 1e-3 * 0.5 * (1 + math.Cos(math.Pi/4))},
+	} {
+		c.Warmup, c.DecayFrom, c.DecayTo = tc.warmup, tc.from, tc.to
+		if got := c.LRAt(tc.step); math.Abs(got-tc.want) > 1e-15 {
+			t.Errorf("warmup %d, decay %d→%d: LRAt(%d) = %g, want %g", tc.warmup, tc.from, tc.to, tc.step, got, tc.want)
+		}
+	}
+}
+
+func TestLossWeight(t *testing.T) {
+	s := ddpm.NewLinear(1000, 1e-4, 0.02)
+	c := TrainConfig{}
+	if w := c.LossWeight(s, 0); w != 1 {
+		t.Errorf("without min-SNR the weight is %v, want 1", w)
+	}
+	c.MinSNRGamma = 5
+	for _, ti := range []int{0, 10, 100, 500, 999} {
+		snr := s.AlphaBar[ti] / (1 - s.AlphaBar[ti])
+		want := math.Min(snr, 5) / snr
+		if w := c.LossWeight(s, ti); math.Abs(w-want) > 1e-12 || w <= 0 || w > 1 {
+			t.Errorf("t=%d: weight %v, want %v in (0, 1]", ti, w, want)
+		}
+	}
+	if c.LossWeight(s, 999) != 1 || c.LossWeight(s, 0) > 1e-3 {
+		t.Errorf("min-SNR-5 should weigh pure noise 1 and the cleanest step ≪ 1: %v, %v", c.LossWeight(s, 999), c.LossWeight(s, 0))
+	}
+}
+
+// TestMinSNRGradient checks the weighted loss and its gradient against
+// single-image passes: per image the network is independent of the rest of
+// the batch, so the weighted batch gradient is Σ_i (w_i/n)·∇mse_i.
+func TestMinSNRGradient(t *testing.T) {
+	be := nn.CPU{}
+	m, err := New(tinyConfig(), be, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	randomize(m, 3)
+	s := ddpm.NewLinear(1000, 1e-4, 0.02)
+	tr := NewTrainer(m, s, TrainConfig{LR: 1e-3, MinSNRGamma: 5})
+	const n = 3
+	px := m.Config.Pixels()
+	r := rand.New(rand.NewPCG(7, 7))
+	xt, eps := make([]float32, n*px), make([]float32, n*px)
+	for i := range xt {
+		xt[i], eps[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+	}
+	ts, labels := []int{2, 300, 990}, []int{0, 1, 2}
+	loss, err := tr.Gradient(xt, eps, n, ts, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := append([]float32(nil), m.Grads.Data...)
+
+	plain := NewTrainer(m, s, TrainConfig{LR: 1e-3})
+	want := make([]float64, len(got))
+	var wantLoss float64
+	for i := 0; i < n; i++ {
+		l, err := plain.Gradient(xt[i*px:(i+1)*px], eps[i*px:(i+1)*px], 1, ts[i:i+1], labels[i:i+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := tr.Config.LossWeight(s, ts[i]) / n
+		wantLoss += w * l
+		for j, g := range m.Grads.Data {
+			want[j] += w * float64(g)
+		}
+	}
+	if math.Abs(loss-wantLoss) > 1e-6*math.Abs(wantLoss) {
+		t.Errorf("weighted loss %v, want %v", loss, wantLoss)
+	}
+	var maxDiff, maxAbs float64
+	for j := range got {
+		maxDiff = math.Max(maxDiff, math.Abs(float64(got[j])-want[j]))
+		maxAbs = math.Max(maxAbs, math.Abs(want[j]))
+	}
+	if maxDiff > 1e-5*maxAbs {
+		t.Errorf("weighted gradient differs from the per-image sum by %g (largest gradient %g)", maxDiff, maxAbs)
+	}
+	// The weights must matter: the cleanest image's is ≪ 1.
+	if w := tr.Config.LossWeight(s, ts[0]); w > 0.01 {
+		t.Fatalf("test needs a small weight at t=%d, got %v", ts[0], w)
+	}
+}
