@@ -15,15 +15,15 @@ func TestLRAt(t *testing.T) {
 		warmup, from, to, step int
 		want                   float64
 	}{
-		{0, 0, 0, 1, 1e-3},              // constant
-		{0, 0, 0, 99999, 1e-3},          // constant
-		{100, 0, 0, 1, 1e-5},            // warm-up: step/100
-		{100, 0, 0, 50, 5e-4},           // warm-up
-		{100, 0, 0, 100, 1e-3},          // warmed up
-		{0, 100, 300, 100, 1e-3},        // decay not started
-		{0, 100, 300, 200, 5e-4},        // half-way down the cosine
-		{0, 100, 300, 300, 0},           // at the end
-		{0, 100, 300, 400, 0},           // past it
+		{0, 0, 0, 1, 1e-3},       // constant
+		{0, 0, 0, 99999, 1e-3},   // constant
+		{100, 0, 0, 1, 1e-5},     // warm-up: step/100
+		{100, 0, 0, 50, 5e-4},    // warm-up
+		{100, 0, 0, 100, 1e-3},   // warmed up
+		{0, 100, 300, 100, 1e-3}, // decay not started
+		{0, 100, 300, 200, 5e-4}, // half-way down the cosine
+		{0, 100, 300, 300, 0},    // at the end
+		{0, 100, 300, 400, 0},    // past it
 		{100, 100, 300, 150, 1e-3 * 0.5 * (1 + math.Cos(math.Pi/4))},
 	} {
 		c.Warmup, c.DecayFrom, c.DecayTo = tc.warmup, tc.from, tc.to
