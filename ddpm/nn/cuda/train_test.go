@@ -17,16 +17,29 @@ import (
 // parameter's gradient and the parameters after the 3 Adam steps must agree
 // within 1e-3 relative (norm-wise per parameter).
 func TestTrainStepMatchesCPU(t *testing.T) {
-	compareTraining(t, nn.CPU{}, gpuOrSkip(t))
+	gpu := gpuOrSkip(t)
+	for name, tc := range recipes() {
+		t.Run(name, func(t *testing.T) { compareTraining(t, nn.CPU{}, gpu, tc) })
+	}
+}
+
+// recipes are the training configurations compared: the default, and one
+// with a learning-rate schedule and min-SNR weighting (per-image views).
+func recipes() map[string]unet.TrainConfig {
+	c := unet.DefaultTrainConfig()
+	c.Warmup, c.DecayFrom, c.DecayTo, c.MinSNRGamma = 2, 2, 4, 5
+	return map[string]unet.TrainConfig{"default": unet.DefaultTrainConfig(), "schedule+min-SNR": c}
 }
 
 // TestTrainingComparisonOnCPU runs the same comparison CPU against CPU, so it
 // is exercised on machines without a GPU (and must agree exactly).
 func TestTrainingComparisonOnCPU(t *testing.T) {
-	compareTraining(t, nn.CPU{}, nn.CPU{})
+	for name, tc := range recipes() {
+		t.Run(name, func(t *testing.T) { compareTraining(t, nn.CPU{}, nn.CPU{}, tc) })
+	}
 }
 
-func compareTraining(t *testing.T, ref, be nn.Backend) {
+func compareTraining(t *testing.T, ref, be nn.Backend, tc unet.TrainConfig) {
 	const n, tol = 16, 1e-3
 	cfg := unet.DefaultConfig()
 	newTrainer := func(b nn.Backend) *unet.Trainer {
@@ -34,7 +47,7 @@ func compareTraining(t *testing.T, ref, be nn.Backend) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return unet.NewTrainer(m, ddpm.NewLinear(1000, 1e-4, 0.02), unet.DefaultTrainConfig())
+		return unet.NewTrainer(m, ddpm.NewLinear(1000, 1e-4, 0.02), tc)
 	}
 	trRef, trBe := newTrainer(ref), newTrainer(be)
 	x0 := make([]float32, n*cfg.Pixels())
