@@ -18,7 +18,7 @@ func benchConfig(c int) Config {
 // and of the small one the web page uses (C=8).
 func BenchmarkForward(b *testing.B) {
 	for _, c := range []int{16, 8} {
-		for _, n := range []int{1, 16, 32} {
+		for _, n := range []int{1, 16, 32, 64} {
 			benchForward(b, c, n)
 		}
 	}
