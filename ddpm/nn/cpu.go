@@ -109,19 +109,22 @@ func (CPU) SiLU(y, sig, x *Tensor) {
 	}
 	elementwise(len(x.Data), func(lo, hi int) {
 		xs, ys := x.Data[lo:hi], y.Data[lo:hi]
-		if sig == nil {
-			for i, v := range xs {
-				ys[i] = v * sigmoid(v)
-			}
-			return
+		ss := ys // without sig, σ goes where y will be
+		if sig != nil {
+			ss = sig.Data[lo:hi]
 		}
-		ss := sig.Data[lo:hi]
-		for i, v := range xs {
+		for i := siluBlock(ys, ss, xs); i < len(xs); i++ {
+			v := xs[i]
 			s := sigmoid(v)
 			ss[i], ys[i] = s, v*s
 		}
 	})
 }
+
+// siluBlock sets sig = σ(x) and y = x·σ(x) (sig may be y) for a leading part
+// of x and returns its length; SIMD builds replace it (silu_amd64.go) with
+// results equal bit for bit.
+var siluBlock = func(y, sig, x []float32) int { return 0 }
 
 // SiLUBackward implements Backend: dx = dy·σ(x)·(1 + x·(1 − σ(x))).
 func (CPU) SiLUBackward(dx, dy, x, sig *Tensor) {

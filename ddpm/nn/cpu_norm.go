@@ -14,16 +14,8 @@ func (CPU) GroupNorm(y, mean, rstd, x, gamma, beta *Tensor, groups int, eps floa
 	parallel(n*groups, 1, func(_, lo, hi int) {
 		for ng := lo; ng < hi; ng++ {
 			xs := x.Data[ng*gsize : (ng+1)*gsize]
-			var s, ss float64
-			for _, v := range xs {
-				s += float64(v)
-			}
-			mu := s / float64(gsize)
-			for _, v := range xs {
-				d := float64(v) - mu
-				ss += d * d
-			}
-			r := 1 / math.Sqrt(ss/float64(gsize)+float64(eps))
+			mu := sum64(xs) / float64(gsize)
+			r := 1 / math.Sqrt(sumSqDev64(xs, mu)/float64(gsize)+float64(eps))
 			mean.Data[ng], rstd.Data[ng] = float32(mu), float32(r)
 			ys := y.Data[ng*gsize : (ng+1)*gsize]
 			g0 := (ng % groups) * per
@@ -50,12 +42,10 @@ func (CPU) GroupNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma *Tensor
 			g := ch / per
 			var sg, sb float64
 			for i := 0; i < n; i++ {
-				mu, r := mean.Data[i*groups+g], rstd.Data[i*groups+g]
 				off := (i*c + ch) * size
-				for j, d := range dy.Data[off : off+size] {
-					sg += float64(d * (x.Data[off+j] - mu) * r)
-					sb += float64(d)
-				}
+				a, b := normGradSums(dy.Data[off:off+size], x.Data[off:off+size], 1, mean.Data[i*groups+g], rstd.Data[i*groups+g])
+				sg += a
+				sb += b
 			}
 			dgamma.Data[ch] += float32(sg)
 			dbeta.Data[ch] += float32(sb)
@@ -72,12 +62,10 @@ func (CPU) GroupNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma *Tensor
 			off := ng * gsize
 			var s1, s2 float64
 			for ci := 0; ci < per; ci++ {
-				gm := gamma.Data[g0+ci]
-				for j := ci * size; j < (ci+1)*size; j++ {
-					gh := dy.Data[off+j] * gm
-					s1 += float64(gh)
-					s2 += float64(gh * (x.Data[off+j] - mu) * r)
-				}
+				lo, hi := off+ci*size, off+(ci+1)*size
+				a, b := normGradSums(dy.Data[lo:hi], x.Data[lo:hi], gamma.Data[g0+ci], mu, r)
+				s2 += a
+				s1 += b
 			}
 			m1, m2 := float32(s1/float64(gsize)), float32(s2/float64(gsize))
 			for ci := 0; ci < per; ci++ {
@@ -89,4 +77,65 @@ func (CPU) GroupNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma *Tensor
 			}
 		}
 	})
+}
+
+// The sums below run four independent float64 add chains, which the CPU
+// overlaps: one chain waits for each add.
+
+// sum64 returns Σ x.
+func sum64(x []float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += float64(x[i])
+		s1 += float64(x[i+1])
+		s2 += float64(x[i+2])
+		s3 += float64(x[i+3])
+	}
+	for ; i < len(x); i++ {
+		s0 += float64(x[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// sumSqDev64 returns Σ (x − mu)².
+func sumSqDev64(x []float32, mu float64) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		d0, d1, d2, d3 := float64(x[i])-mu, float64(x[i+1])-mu, float64(x[i+2])-mu, float64(x[i+3])-mu
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+	}
+	for ; i < len(x); i++ {
+		d := float64(x[i]) - mu
+		s0 += d * d
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// normGradSums returns Σ g·(x − mu)·r and Σ g with g = dy·gm.
+func normGradSums(dy, x []float32, gm, mu, r float32) (gx, gs float64) {
+	x = x[:len(dy)]
+	var a0, a1, a2, a3, b0, b1, b2, b3 float64
+	i := 0
+	for ; i+4 <= len(dy); i += 4 {
+		g0, g1, g2, g3 := dy[i]*gm, dy[i+1]*gm, dy[i+2]*gm, dy[i+3]*gm
+		a0 += float64(g0 * (x[i] - mu) * r)
+		a1 += float64(g1 * (x[i+1] - mu) * r)
+		a2 += float64(g2 * (x[i+2] - mu) * r)
+		a3 += float64(g3 * (x[i+3] - mu) * r)
+		b0 += float64(g0)
+		b1 += float64(g1)
+		b2 += float64(g2)
+		b3 += float64(g3)
+	}
+	for ; i < len(dy); i++ {
+		g := dy[i] * gm
+		a0 += float64(g * (x[i] - mu) * r)
+		b0 += float64(g)
+	}
+	return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
 }
