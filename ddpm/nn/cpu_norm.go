@@ -22,9 +22,7 @@ func (CPU) GroupNorm(y, mean, rstd, x, gamma, beta *Tensor, groups int, eps floa
 			for ci := 0; ci < per; ci++ {
 				a := float32(r) * gamma.Data[g0+ci]
 				b := beta.Data[g0+ci] - float32(mu)*a
-				for i, v := range xs[ci*size : (ci+1)*size] {
-					ys[ci*size+i] = v*a + b
-				}
+				affine(ys[ci*size:(ci+1)*size], xs[ci*size:(ci+1)*size], a, b)
 			}
 		}
 	})
@@ -69,21 +67,25 @@ func (CPU) GroupNormBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma *Tensor
 			}
 			m1, m2 := float32(s1/float64(gsize)), float32(s2/float64(gsize))
 			for ci := 0; ci < per; ci++ {
-				gm := gamma.Data[g0+ci]
-				for j := ci * size; j < (ci+1)*size; j++ {
-					xh := (x.Data[off+j] - mu) * r
-					dx.Data[off+j] = r * (dy.Data[off+j]*gm - m1 - xh*m2)
-				}
+				lo, hi := off+ci*size, off+(ci+1)*size
+				normDx(dx.Data[lo:hi], dy.Data[lo:hi], x.Data[lo:hi], gamma.Data[g0+ci], mu, r, m1, m2)
 			}
 		}
 	})
 }
 
-// The sums below run four independent float64 add chains, which the CPU
-// overlaps: one chain waits for each add.
+// GroupNorm's inner loops; norm_amd64.go swaps in AVX2 versions. The Go
+// sums run four independent float64 add chains, which the CPU overlaps (one
+// chain waits for each add).
+var (
+	sum64        = sum64Go        // Σ x
+	sumSqDev64   = sumSqDev64Go   // Σ (x − mu)²
+	affine       = affineGo       // y = x·a + b
+	normGradSums = normGradSumsGo // Σ g·(x − mu)·r and Σ g, with g = dy·gm
+	normDx       = normDxGo       // dx = r·(dy·gm − m1 − (x − mu)·r·m2)
+)
 
-// sum64 returns Σ x.
-func sum64(x []float32) float64 {
+func sum64Go(x []float32) float64 {
 	var s0, s1, s2, s3 float64
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
@@ -98,8 +100,7 @@ func sum64(x []float32) float64 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// sumSqDev64 returns Σ (x − mu)².
-func sumSqDev64(x []float32, mu float64) float64 {
+func sumSqDev64Go(x []float32, mu float64) float64 {
 	var s0, s1, s2, s3 float64
 	i := 0
 	for ; i+4 <= len(x); i += 4 {
@@ -116,8 +117,7 @@ func sumSqDev64(x []float32, mu float64) float64 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// normGradSums returns Σ g·(x − mu)·r and Σ g with g = dy·gm.
-func normGradSums(dy, x []float32, gm, mu, r float32) (gx, gs float64) {
+func normGradSumsGo(dy, x []float32, gm, mu, r float32) (gx, gs float64) {
 	x = x[:len(dy)]
 	var a0, a1, a2, a3, b0, b1, b2, b3 float64
 	i := 0
@@ -138,4 +138,19 @@ func normGradSums(dy, x []float32, gm, mu, r float32) (gx, gs float64) {
 		b0 += float64(g)
 	}
 	return (a0 + a1) + (a2 + a3), (b0 + b1) + (b2 + b3)
+}
+
+func affineGo(y, x []float32, a, b float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = v*a + b
+	}
+}
+
+func normDxGo(dx, dy, x []float32, gm, mu, r, m1, m2 float32) {
+	dy, x = dy[:len(dx)], x[:len(dx)]
+	for j := range dx {
+		xh := (x[j] - mu) * r
+		dx[j] = r * (dy[j]*gm - m1 - xh*m2)
+	}
 }
