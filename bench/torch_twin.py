@@ -13,7 +13,9 @@ Needs Debian's python3-torch (apt-get install python3-torch); not part of CI.
    threads and OMP_WAIT_POLICY=PASSIVE (spin-waiting OpenMP collapses on a
    2-core machine that runs anything else). PyTorch gets its best: forward
    passes run traced and frozen under inference_mode, in the faster of the
-   default and the channels-last memory format.
+   default and the channels-last memory format, and every workload with the
+   faster of 1 and --threads threads (passive OpenMP threads cost a wake-up
+   per operation, which dominates small batches).
 3. Prints one table: median ms per call of each side and their ratio
    (ours/PyTorch; below 1 means we are faster), wall time.
 """
@@ -204,7 +206,17 @@ def time_calls(fn, reps, warmup=2):
     return (time.perf_counter() - t0) / reps * 1e3
 
 
-def torch_forward(cfg, net, batch):
+def best_threads(fn, threads, reps):
+    """The thread count (1 or threads) with which fn runs faster."""
+    times = {}
+    for n in sorted({1, threads}):
+        torch.set_num_threads(n)
+        times[n] = time_calls(fn, reps, warmup=1)
+    torch.set_num_threads(threads)
+    return min(times, key=times.get)
+
+
+def torch_forward(cfg, net, batch, threads):
     s = cfg["image_size"]
     x = torch.randn(batch, cfg["in_channels"], s, s)
     t = torch.full((batch,), 500)
@@ -215,21 +227,30 @@ def torch_forward(cfg, net, batch):
         xi = x.contiguous(memory_format=fmt)
         with torch.inference_mode():
             traced = torch.jit.freeze(torch.jit.trace(m, (xi, t, labels)))
-            fn = lambda: traced(xi, t, labels)
-            ms = time_calls(fn, reps=max(3, 64 // batch), warmup=3)
+            fn = lambda traced=traced, xi=xi: traced(xi, t, labels)
+            reps = max(3, 64 // batch)
+            n = best_threads(fn, threads, reps)
+            torch.set_num_threads(n)
+            ms = time_calls(fn, reps, warmup=1)
+            torch.set_num_threads(threads)
         if best is None or ms < best[0]:
-            best = (ms, fn, xi)
+            best = (ms, fn, n, fmt)
     net.to(memory_format=torch.contiguous_format)
-    ms, fn, _ = best
+    _, fn, n, fmt = best
+    print(f"PyTorch forward, batch {batch}: {n} thread(s), {'channels-last' if fmt is torch.channels_last else 'default'} memory format")
 
     def run(reps):
-        with torch.inference_mode():
-            return time_calls(fn, reps, warmup=1)
+        torch.set_num_threads(n)
+        try:
+            with torch.inference_mode():
+                return time_calls(fn, reps, warmup=1)
+        finally:
+            torch.set_num_threads(threads)
 
     return run
 
 
-def torch_train(cfg, channels):
+def torch_train(cfg, channels, threads):
     c = dict(cfg, channels=channels)
     net = UNet(c).train()
     opt = torch.optim.Adam(net.parameters(), lr=2e-4)
@@ -254,7 +275,17 @@ def torch_train(cfg, channels):
             torch._foreach_mul_(ema, 0.999)
             torch._foreach_add_(ema, params, alpha=0.001)
 
-    return lambda reps: time_calls(step, reps, warmup=1)
+    n_threads = best_threads(step, threads, 2)
+    print(f"PyTorch train step, C = {channels}: {n_threads} thread(s)")
+
+    def run(reps):
+        torch.set_num_threads(n_threads)
+        try:
+            return time_calls(step, reps, warmup=1)
+        finally:
+            torch.set_num_threads(threads)
+
+    return run
 
 
 def go_bench(binary, pattern, reps):
@@ -281,13 +312,13 @@ def main():
     subprocess.run(["go", "test", "-c", "-o", binary, "./ddpm/unet"], cwd=ROOT, check=True)
     C = cfg["channels"]
     workloads = [
-        (f"train step, C = {C}, batch 64", f"^BenchmarkTrainStep$/^C={C}/batch=64$", torch_train(cfg, C), 10),
-        ("train step, C = 32, batch 64", "^BenchmarkTrainStep$/^C=32/batch=64$", torch_train(cfg, 32), 5),
+        (f"train step, C = {C}, batch 64", f"^BenchmarkTrainStep$/^C={C}/batch=64$", torch_train(cfg, C, args.threads), 10),
+        ("train step, C = 32, batch 64", "^BenchmarkTrainStep$/^C=32/batch=64$", torch_train(cfg, 32, args.threads), 5),
     ]
     for b in (1, 16, 64):
         workloads.append((f"forward, C = {C}, batch {b}", f"^BenchmarkForward$/^C={C}/batch={b}$",
-                          torch_forward(cfg, net, b), max(3, 128 // b)))
-    print(f"\n{args.threads} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, torch {torch.__version__}, "
+                          torch_forward(cfg, net, b, args.threads), max(3, 128 // b)))
+    print(f"\nours: GOMAXPROCS={os.cpu_count()}; PyTorch: the faster of 1 and {args.threads} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, torch {torch.__version__}, "
           f"{args.pairs} alternating pairs, medians, wall ms per call\n")
     print("| workload | ours (ms) | PyTorch (ms) | ours / PyTorch (each pair) |")
     print("|---|---|---|---|")
