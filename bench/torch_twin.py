@@ -307,6 +307,13 @@ def main():
     torch.set_num_threads(args.threads)
     cfg, net = load(args.weights)
     check_twin(os.path.abspath(args.weights), net, cfg)
+    # Our benchmarks time unet.DefaultConfig() at C channels: so must PyTorch.
+    default = {"image_size": 32, "in_channels": 1, "channel_mults": [1, 2, 2], "num_res_blocks": 1,
+               "attention": True, "groups": 8, "num_classes": 10}
+    differ = [k for k, v in default.items() if cfg.get(k) != v]
+    if differ:
+        sys.exit(f"the Go benchmarks time the default network; {args.weights} differs in {', '.join(differ)}: "
+                 "time a default-config file such as weights/mnist.safetensors")
 
     binary = os.path.join(tempfile.mkdtemp(), "unet.test")
     subprocess.run(["go", "test", "-c", "-o", binary, "./ddpm/unet"], cwd=ROOT, check=True)
@@ -318,7 +325,7 @@ def main():
     for b in (1, 16, 64):
         workloads.append((f"forward, C = {C}, batch {b}", f"^BenchmarkForward$/^C={C}/batch={b}$",
                           torch_forward(cfg, net, b, args.threads), max(3, 128 // b)))
-    print(f"\nours: GOMAXPROCS={os.cpu_count()}; PyTorch: the faster of 1 and {args.threads} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, torch {torch.__version__}, "
+    print(f"\nours: Go's default GOMAXPROCS ({len(os.sched_getaffinity(0))} CPUs here); PyTorch: the faster of 1 and {args.threads} threads, OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}, torch {torch.__version__}, "
           f"{args.pairs} alternating pairs, medians, wall ms per call\n")
     print("| workload | ours (ms) | PyTorch (ms) | ours / PyTorch (each pair) |")
     print("|---|---|---|---|")

@@ -83,6 +83,8 @@ var (
 	affine       = affineGo       // y = x·a + b
 	normGradSums = normGradSumsGo // Σ g·(x − mu)·r and Σ g, with g = dy·gm
 	normDx       = normDxGo       // dx = r·(dy·gm − m1 − (x − mu)·r·m2)
+
+	haveNormSIMD bool // whether the loops above are SIMD ones
 )
 
 func sum64Go(x []float32) float64 {

@@ -21,11 +21,21 @@ func expf(x float32) float32 {
 	)
 	// Adding 1.5·2²³ rounds x·log₂e to an integer held in the low mantissa bits.
 	const magic = 12582912
-	t := x*log2e + magic
+	// Every product is rounded on its own (the float32 conversions forbid
+	// fused multiply-adds), so the AVX2 SiLU (silu_amd64.s) gives the same
+	// bits on every GOAMD64 level.
+	t := float32(x*log2e) + magic
 	k := int32(math.Float32bits(t)) - int32(math.Float32bits(magic))
 	n := t - magic
-	r := x - n*ln2hi - n*ln2lo
-	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
+	r := x - float32(n*ln2hi) - float32(n*ln2lo)
+	p := float32(r * (1.0 / 5040)) // Horner: p = 1 + r·(1 + r·(1/2 + … + r/5040))
+	p = float32(r * (1.0/720 + p))
+	p = float32(r * (1.0/120 + p))
+	p = float32(r * (1.0/24 + p))
+	p = float32(r * (1.0/6 + p))
+	p = float32(r * (1.0/2 + p))
+	p = float32(r * (1 + p))
+	p = 1 + p
 	// 2^k as two factors keeps each exponent field in range at both ends.
 	k1 := k / 2
 	return p * math.Float32frombits(uint32(k1+127)<<23) * math.Float32frombits(uint32(k-k1+127)<<23)

@@ -24,6 +24,7 @@ func init() {
 	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
 		return
 	}
+	haveNormSIMD = true
 	sum64 = func(x []float32) float64 {
 		n := len(x) &^ 15
 		if n == 0 {

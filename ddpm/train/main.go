@@ -126,14 +126,16 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("-batch %d is over 4096", o.batch)
 	case !(o.maxMemoryGB > 0 && o.maxMemoryGB <= 1e6):
 		return nil, fmt.Errorf("-max-memory must be a number of GB in (0, 1e6]")
-	case o.ema < 0 || o.ema >= 1:
-		return nil, fmt.Errorf("-ema must be in [0, 1)")
-	case o.warmup < 0 || o.decayFrom < -1:
-		return nil, fmt.Errorf("-warmup must be ≥ 0 and -decay-from ≥ 0 (or -1 for none)")
+	case !(o.ema >= 0 && o.ema < 1):
+		return nil, fmt.Errorf("-ema %v: want a decay in [0, 1)", o.ema)
+	case o.warmup < 0:
+		return nil, fmt.Errorf("-warmup %d: want a number of steps ≥ 0", o.warmup)
+	case o.decayFrom < -1:
+		return nil, fmt.Errorf("-decay-from %d: want a step ≥ 0, or -1 for no decay", o.decayFrom)
 	case !(o.minSNR >= 0) || !finite(o.minSNR):
 		return nil, fmt.Errorf("-min-snr %v: want γ ≥ 0 (0: no weighting)", o.minSNR)
-	case o.pUncond < 0 || o.pUncond > 1:
-		return nil, fmt.Errorf("-p-uncond must be in [0, 1]")
+	case !(o.pUncond >= 0 && o.pUncond <= 1):
+		return nil, fmt.Errorf("-p-uncond %v: want a probability in [0, 1]", o.pUncond)
 	case o.groups < 1 || o.channels < 1 || o.channels%o.groups != 0:
 		return nil, fmt.Errorf("-channels must be a positive multiple of -groups (%d)", o.groups)
 	case o.checkpointEvery < 1 || o.sampleEvery < 0 || o.evalEvery < 0 || o.testImages < 1:

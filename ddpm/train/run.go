@@ -80,8 +80,8 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 	elapsed, _ := strconv.ParseFloat(meta["elapsed_s"], 64)
 	var engine training.Engine
 	if o.backend == "gorgonia" {
-		if o.warmup > 0 || o.decayFrom >= 0 || o.minSNR > 0 {
-			return fmt.Errorf("-backend gorgonia trains with a constant learning rate and the plain loss: drop -warmup, -decay-from and -min-snr")
+		if tr.Config.Warmup > 0 || o.decayFrom >= 0 || tr.Config.MinSNRGamma > 0 {
+			return fmt.Errorf("-backend gorgonia trains with a constant learning rate and the plain loss: use -warmup 0 -decay-from -1 -min-snr 0 (a resumed run's checkpoint may set them)")
 		}
 		e, err := training.NewGorgoniaEngine(tr, o.batch)
 		if err != nil {
@@ -103,12 +103,6 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 			total = n
 		}
 	}
-	if o.decayFrom >= 0 {
-		if o.decayFrom >= total {
-			return fmt.Errorf("-decay-from %d is not before the last step, %d", o.decayFrom, total)
-		}
-		tr.Config.DecayFrom, tr.Config.DecayTo = o.decayFrom, total
-	}
 	evalEvery := o.evalEvery
 	if evalEvery == 0 {
 		evalEvery = r.StepsPerEpoch()
@@ -119,6 +113,13 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 		fmt.Fprintf(os.Stderr, "already at step %d of %d: nothing to do (raise -steps or -epochs to train further)\n", tr.Step, total)
 		return nil
 	}
+	if o.decayFrom >= 0 {
+		if o.decayFrom >= total {
+			return fmt.Errorf("the learning rate's decay starts at step %d (-decay-from, or the checkpoint's), not before the last step %d: raise -steps, or pass -decay-from -1", o.decayFrom, total)
+		}
+		tr.Config.DecayFrom, tr.Config.DecayTo = o.decayFrom, total
+	}
+	fmt.Fprintf(os.Stderr, "recipe: %s\n", recipe(tr.Config, tr.Step+1))
 	if tr.Step > 0 {
 		fmt.Fprintf(os.Stderr, "resuming at step %d of %d\n", tr.Step, total)
 	}
@@ -435,4 +436,21 @@ func openBackend(o *options, w io.Writer) (nn.Backend, string, error) {
 	}
 	fmt.Fprintf(w, "backend: cuda, %s, %s\n", g.Info(), precision)
 	return g, "cuda", nil
+}
+
+// recipe describes a training configuration in a line, with the learning
+// rate of the next step.
+func recipe(c unet.TrainConfig, next int) string {
+	s := fmt.Sprintf("Adam %g", c.LR)
+	if c.Warmup > 0 {
+		s += fmt.Sprintf(", warm-up over %d steps", c.Warmup)
+	}
+	if c.DecayTo > c.DecayFrom {
+		s += fmt.Sprintf(", cosine decay from step %d to 0 at step %d", c.DecayFrom, c.DecayTo)
+	}
+	s += fmt.Sprintf(" (step %d: %.3g)", next, c.LRAt(next))
+	if c.MinSNRGamma > 0 {
+		s += fmt.Sprintf("; loss weighted by min-SNR-%g", c.MinSNRGamma)
+	}
+	return s + fmt.Sprintf("; label dropped with probability %g; EMA %g", c.PUncond, c.EMADecay)
 }

@@ -68,6 +68,7 @@ type Trainer struct {
 
 	batch      ddpm.Batch
 	x, eps, dy *nn.Tensor
+	oneGrad    *nn.Tensor
 }
 
 // NewTrainer returns a trainer at step 0 with zero Adam moments and the EMA
@@ -148,12 +149,14 @@ func (t *Trainer) weightedMSE(dy, out, e *nn.Tensor, ts []int) float64 {
 	be := t.Model.Backend
 	n := len(ts)
 	per := out.Len() / n
+	one := ensure(be, &t.oneGrad, per) // one image's unweighted gradient
 	var loss float64
 	for i := 0; i < n; i++ {
 		w := t.Config.LossWeight(t.Schedule, ts[i])
+		l := be.MSE(one, be.View(out, i*per, per), be.View(e, i*per, per))
 		g := be.View(dy, i*per, per)
-		l := be.MSE(g, be.View(out, i*per, per), be.View(e, i*per, per))
-		be.Axpy(g, float32(w/float64(n))-1, g) // g *= w/n: MSE's gradient is of one image's mean
+		be.Zero(g)
+		be.Axpy(g, float32(w/float64(n)), one) // MSE's gradient is of one image's mean: scale by w/n, rounding once
 		loss += w * l
 	}
 	return loss / float64(n)

@@ -108,3 +108,43 @@ func TestMinSNRGradient(t *testing.T) {
 		t.Fatalf("test needs a small weight at t=%d, got %v", ts[0], w)
 	}
 }
+
+// TestMinSNRScalesEachElement: one image at the cleanest timestep, whose
+// weight is tiny, gets w times the plain gradient in every element (a
+// scaling done as g + (w−1)·g would lose most of the digits there).
+func TestMinSNRScalesEachElement(t *testing.T) {
+	m, err := New(tinyConfig(), nn.CPU{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	randomize(m, 4)
+	s := ddpm.NewLinear(1000, 1e-4, 0.02)
+	px := m.Config.Pixels()
+	r := rand.New(rand.NewPCG(8, 8))
+	xt, eps := make([]float32, px), make([]float32, px)
+	for i := range xt {
+		xt[i], eps[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+	}
+	plain := NewTrainer(m, s, TrainConfig{})
+	if _, err := plain.Gradient(xt, eps, 1, []int{0}, []int{1}); err != nil {
+		t.Fatal(err)
+	}
+	want := append([]float32(nil), m.Grads.Data...)
+	weighted := NewTrainer(m, s, TrainConfig{MinSNRGamma: 5})
+	if _, err := weighted.Gradient(xt, eps, 1, []int{0}, []int{1}); err != nil {
+		t.Fatal(err)
+	}
+	w := weighted.Config.LossWeight(s, 0)
+	if w > 1e-3 {
+		t.Fatalf("the test needs a tiny weight at t = 0, got %v", w)
+	}
+	var maxDiff, maxAbs float64
+	for j, g := range m.Grads.Data {
+		maxDiff = math.Max(maxDiff, math.Abs(float64(g)-w*float64(want[j])))
+		maxAbs = math.Max(maxAbs, math.Abs(w*float64(want[j])))
+	}
+	t.Logf("largest difference %.3g of the largest gradient", maxDiff/maxAbs)
+	if maxDiff > 3e-6*maxAbs {
+		t.Errorf("weighted gradient differs from w·plain by %.3g of the largest gradient", maxDiff/maxAbs)
+	}
+}

@@ -20,7 +20,7 @@ func TestEmulatedGPU(t *testing.T) {
 		t.Skip("already in the emulator")
 	}
 	if testing.Short() {
-		t.Skip("-short: the emulated training steps take about a minute")
+		t.Skip("-short: the emulated training steps take one to two minutes")
 	}
 	gxx, err := exec.LookPath("g++")
 	if err != nil {
