@@ -130,18 +130,26 @@ var siluBlock = func(y, sig, x []float32) int { return 0 }
 func (CPU) SiLUBackward(dx, dy, x, sig *Tensor) {
 	elementwise(len(x.Data), func(lo, hi int) {
 		xs, dys, dxs, ss := x.Data[lo:hi], dy.Data[lo:hi], dx.Data[lo:hi], sig.Data[lo:hi]
-		for i, v := range xs {
-			s := ss[i]
-			dxs[i] = dys[i] * s * (1 + v*(1-s))
+		for i := siluBackwardBlock(dxs, dys, xs, ss); i < len(xs); i++ {
+			v, s := xs[i], ss[i]
+			dxs[i] = dys[i] * s * (1 + float32(v*(1-s))) // no FMA: the SIMD block rounds the same way
 		}
 	})
 }
+
+// siluBackwardBlock and addBlock do a leading part of SiLUBackward and Add
+// and return its length; SIMD builds replace them (silu_amd64.go) with
+// results equal bit for bit.
+var (
+	siluBackwardBlock = func(dx, dy, x, sig []float32) int { return 0 }
+	addBlock          = func(y, a, b []float32) int { return 0 }
+)
 
 // Add implements Backend.
 func (CPU) Add(y, a, b *Tensor) {
 	elementwise(len(y.Data), func(lo, hi int) {
 		ys, as, bs := y.Data[lo:hi], a.Data[lo:hi], b.Data[lo:hi]
-		for i := range ys {
+		for i := addBlock(ys, as, bs); i < len(ys); i++ {
 			ys[i] = as[i] + bs[i]
 		}
 	})

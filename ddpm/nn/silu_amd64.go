@@ -9,6 +9,12 @@ import (
 //go:noescape
 func siluAVX2(x, y, sig *float32, n int, c *[16][8]uint32)
 
+//go:noescape
+func siluBackwardAVX2(dx, dy, x, sig *float32, n int, one *[8]uint32)
+
+//go:noescape
+func addAVX2(y, a, b *float32, n int)
+
 // siluConsts are expf's constants, each 8 times, in siluAVX2's order.
 var siluConsts = func() (c [16][8]uint32) {
 	const log2e, ln2lo = 1.44269504088896341, 1.42860682030941723212e-6
@@ -32,6 +38,22 @@ func init() {
 			if n > 0 {
 				_, _ = y[n-1], sig[n-1]
 				siluAVX2(&x[0], &y[0], &sig[0], n, &siluConsts)
+			}
+			return n
+		}
+		siluBackwardBlock = func(dx, dy, x, sig []float32) int {
+			n := len(dx) &^ 7
+			if n > 0 {
+				_, _, _ = dy[n-1], x[n-1], sig[n-1]
+				siluBackwardAVX2(&dx[0], &dy[0], &x[0], &sig[0], n, &siluConsts[4])
+			}
+			return n
+		}
+		addBlock = func(y, a, b []float32) int {
+			n := len(y) &^ 7
+			if n > 0 {
+				_, _ = a[n-1], b[n-1]
+				addAVX2(&y[0], &a[0], &b[0], n)
 			}
 			return n
 		}

@@ -71,3 +71,52 @@ loop:
 	JNZ loop
 	VZEROUPPER
 	RET
+
+// func siluBackwardAVX2(dx, dy, x, sig *float32, n int, one *[8]uint32)
+// dx = (dy·σ)·(1 + x·(1 − σ)) for n (a positive multiple of 8) values, in
+// SiLUBackward's order, so the same bits.
+TEXT ·siluBackwardAVX2(SB), NOSPLIT, $0-48
+	MOVQ dx+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ x+16(FP), DX
+	MOVQ sig+24(FP), BX
+	MOVQ n+32(FP), CX
+	MOVQ one+40(FP), AX
+	VMOVUPS (AX), Y8
+
+bloop:
+	VMOVUPS (BX), Y0     // s
+	VSUBPS Y0, Y8, Y1    // 1 − s
+	VMULPS (DX), Y1, Y1  // x·(1 − s)
+	VADDPS Y8, Y1, Y1    // 1 + x·(1 − s)
+	VMULPS (SI), Y0, Y0  // dy·s
+	VMULPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, BX
+	SUBQ $8, CX
+	JNZ bloop
+	VZEROUPPER
+	RET
+
+// func addAVX2(y, a, b *float32, n int)
+// y = a + b for n (a positive multiple of 8) values.
+TEXT ·addAVX2(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+
+aloop:
+	VMOVUPS (SI), Y0
+	VADDPS (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ aloop
+	VZEROUPPER
+	RET

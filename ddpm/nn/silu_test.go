@@ -68,3 +68,69 @@ func BenchmarkSiLU(b *testing.B) {
 		})
 	}
 }
+
+// TestSiLUBackwardAndAddBlocks checks the SIMD SiLUBackward and Add blocks
+// against the scalar formulas bit for bit.
+func TestSiLUBackwardAndAddBlocks(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const n = 1003
+	x, dy, sig := make([]float32, n), make([]float32, n), make([]float32, n)
+	for i := range x {
+		x[i] = float32(r.NormFloat64() * 5)
+		dy[i] = float32(r.NormFloat64())
+		sig[i] = sigmoid(x[i])
+	}
+	dx := make([]float32, n)
+	got := siluBackwardBlock(dx, dy, x, sig)
+	if got == 0 {
+		t.Skip("no SIMD SiLUBackward in this build")
+	}
+	same := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }
+	for i := range dx[:got] {
+		v, s := x[i], sig[i]
+		if want := dy[i] * s * (1 + float32(v*(1-s))); !same(dx[i], want) {
+			t.Fatalf("SiLUBackward at x = %v: %v, scalar %v", v, dx[i], want)
+		}
+	}
+	y := make([]float32, n)
+	if got := addBlock(y, x, dy); got != n&^7 {
+		t.Fatalf("addBlock did %d of %d", got, n)
+	}
+	for i := range y[:n&^7] {
+		if !same(y[i], x[i]+dy[i]) {
+			t.Fatalf("Add at %d: %v, want %v", i, y[i], x[i]+dy[i])
+		}
+	}
+}
+
+func BenchmarkSiLUBackwardAndAdd(b *testing.B) {
+	const n = 64 * 16 * 32 * 32
+	be := CPU{}
+	x, dy, sig, dx := be.New(n), be.New(n), be.New(n), be.New(n)
+	for i := range x.Data {
+		x.Data[i], dy.Data[i] = float32(math.Sin(float64(i))), float32(math.Cos(float64(i)))
+	}
+	be.SiLU(be.New(n), sig, x)
+	sb, ab := siluBackwardBlock, addBlock
+	defer func() { siluBackwardBlock, addBlock = sb, ab }()
+	none3 := func(a, b, c []float32) int { return 0 }
+	for _, k := range []struct {
+		name string
+		simd bool
+	}{{"scalar", false}, {"simd", true}} {
+		siluBackwardBlock, addBlock = sb, ab
+		if !k.simd {
+			siluBackwardBlock, addBlock = func(a, b, c, d []float32) int { return 0 }, none3
+		}
+		b.Run("SiLUBackward/"+k.name, func(b *testing.B) {
+			for b.Loop() {
+				be.SiLUBackward(dx, dy, x, sig)
+			}
+		})
+		b.Run("Add/"+k.name, func(b *testing.B) {
+			for b.Loop() {
+				be.Add(dx, dy, x)
+			}
+		})
+	}
+}
