@@ -1,5 +1,13 @@
 #include "textflag.h"
 
+// HSUMPD sums the four float64 lanes of y (whose low half is x) into X0,
+// using X1.
+#define HSUMPD(y, x) \
+	VEXTRACTF128 $1, y, X1; \
+	VADDPD X1, x, X0; \
+	VUNPCKHPD X0, X0, X1; \
+	VADDSD X1, X0, X0
+
 // The GroupNorm helpers of norm_amd64.go. Each takes n, a positive
 // multiple of its block (16 or 8 floats); sums run in float64.
 
@@ -27,10 +35,7 @@ sumloop:
 	VADDPD Y1, Y0, Y0
 	VADDPD Y3, Y2, Y2
 	VADDPD Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPD X1, X0, X0
-	VUNPCKHPD X0, X0, X1
-	VADDSD X1, X0, X0
+	HSUMPD(Y0, X0)
 	VZEROUPPER
 	MOVSD X0, ret+16(FP)
 	RET
@@ -64,10 +69,7 @@ sqloop:
 	VADDPD Y1, Y0, Y0
 	VADDPD Y3, Y2, Y2
 	VADDPD Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPD X1, X0, X0
-	VUNPCKHPD X0, X0, X1
-	VADDSD X1, X0, X0
+	HSUMPD(Y0, X0)
 	VZEROUPPER
 	MOVSD X0, ret+24(FP)
 	RET
@@ -127,16 +129,10 @@ gsloop:
 	SUBQ $8, CX
 	JNZ gsloop
 	VADDPD Y13, Y12, Y12
-	VEXTRACTF128 $1, Y12, X1
-	VADDPD X1, X12, X0
-	VUNPCKHPD X0, X0, X1
-	VADDSD X1, X0, X0
+	HSUMPD(Y12, X12)
 	MOVSD X0, gx+40(FP)
 	VADDPD Y15, Y14, Y14
-	VEXTRACTF128 $1, Y14, X1
-	VADDPD X1, X14, X0
-	VUNPCKHPD X0, X0, X1
-	VADDSD X1, X0, X0
+	HSUMPD(Y14, X14)
 	MOVSD X0, gs+48(FP)
 	VZEROUPPER
 	RET

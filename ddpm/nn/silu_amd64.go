@@ -45,7 +45,7 @@ func init() {
 			n := len(dx) &^ 7
 			if n > 0 {
 				_, _, _ = dy[n-1], x[n-1], sig[n-1]
-				siluBackwardAVX2(&dx[0], &dy[0], &x[0], &sig[0], n, &siluConsts[4])
+				siluBackwardAVX2(&dx[0], &dy[0], &x[0], &sig[0], n, &siluConsts[4]) // row 4: 1 in every lane
 			}
 			return n
 		}
