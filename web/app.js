@@ -292,7 +292,7 @@ window.ddpmMemory = async () => {
   const workers = await Promise.all(state.workers.map((w) => new Promise((resolve) => {
     const id = Math.random();
     const listen = (e) => {
-      if (e.data.type === 'memory' && e.data.id === id) { w.removeEventListener('message', listen); resolve({ bytes: e.data.bytes, go: e.data.go }); }
+      if (e.data.type === 'memory' && e.data.id === id) { w.removeEventListener('message', listen); resolve({ bytes: e.data.bytes, go: e.data.go, collectMs: e.data.collectMs }); }
     };
     w.addEventListener('message', listen);
     w.postMessage({ type: 'memory', id });

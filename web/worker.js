@@ -15,6 +15,9 @@ let epoch = 0;      // bumped by every start: steps of an older run are dropped
 let paused = false;
 let delay = 0;      // ms between steps (the page's speed control)
 let running = false;
+let pixels = 0;    // values per image, from the loaded network
+let out = null;     // ddpmStart's output: the step's info and images
+let lastCollectMs = 0; // how long the last sampling's garbage collection took
 
 self.onmessage = async (e) => {
   try {
@@ -34,6 +37,7 @@ function handle(m) {
   switch (m.type) {
     case 'load': {
       const r = self.ddpmLoad(m.bytes, m.simd !== false, m.gogc || 0);
+      pixels = r.pixels;
       self.postMessage(r.error ? { type: 'error', error: r.error } : { type: 'loaded', config: r.config, T: r.T, schedule: r.schedule, step: r.step, simd: r.simd, simdWhy: r.simdWhy });
       break;
     }
@@ -41,7 +45,10 @@ function handle(m) {
       epoch = m.epoch;
       delay = m.delay;
       paused = false;
-      const r = self.ddpmStart(m.params);
+      // The arrays each step is written into (worker/main.go says why).
+      const px = (m.params.hi - m.params.lo) * pixels;
+      out = { info: new Float64Array(4), x: new Float32Array(px), x0: new Float32Array(px) };
+      const r = self.ddpmStart(m.params, out);
       if (r.error) {
         self.postMessage({ type: 'error', error: r.error });
         break;
@@ -52,7 +59,7 @@ function handle(m) {
     case 'pause': paused = true; break;
     case 'resume': paused = false; if (!running) loop(); break;
     case 'delay': delay = m.delay; break;
-    case 'memory': self.postMessage({ type: 'memory', id: m.id, bytes: memory ? memory.buffer.byteLength : 0, go: self.ddpmMemStats() }); break;
+    case 'memory': self.postMessage({ type: 'memory', id: m.id, bytes: memory ? memory.buffer.byteLength : 0, go: self.ddpmMemStats(), collectMs: lastCollectMs }); break;
   }
 }
 
@@ -71,14 +78,19 @@ function loop() {
   } catch (err) {
     r = { error: 'the worker failed: ' + err };
   }
-  if (r.error) {
+  if (r && r.error) {
     running = false;
     if (r.error !== 'not started') self.postMessage({ type: 'error', error: r.error });
     return;
   }
-  self.postMessage({ type: 'step', epoch: ep, index: r.index, total: r.total, t: r.t, done: r.done, x: r.x, x0: r.x0 },
-    [r.x.buffer, r.x0.buffer]);
-  if (r.done) { running = false; return; }
+  const info = out.info, done = info[3] === 1;
+  // Copied, not transferred: the same two arrays take the next step.
+  self.postMessage({ type: 'step', epoch: ep, index: info[0], total: info[1], t: info[2], done, x: out.x, x0: out.x0 });
+  if (done) { // the last step is on its way: now collect (worker/main.go's collect says why)
+    running = false;
+    lastCollectMs = self.ddpmCollect().ms;
+    return;
+  }
   if (delay > 0) setTimeout(loop, delay);
   else tick.port2.postMessage(null);
 }

@@ -16,11 +16,12 @@ import (
 )
 
 // TestSoak samples on the page again and again for DDPM_SOAK (say 30m; the
-// test is skipped without it) and every 30 s records the JavaScript heap and
-// the resident memory of each Chromium process. The renderer may grow by at
+// test is skipped without it) and every 30 s records the JavaScript heap, the
+// WebAssembly memories, the resident memory of each Chromium process and the
+// page renderer's main allocators (Chromium's memory-infra). The renderer may grow by at
 // most 10 MB between minute 5 (a sixth of a shorter run) and the end.
 //
-//	DDPM_SOAK=30m go test ./wasm/e2e -run Soak -v -timeout 40m
+//	DDPM_SOAK=30m go test ./wasm/e2e -run Soak -v -timeout 45m
 func TestSoak(t *testing.T) {
 	d, err := time.ParseDuration(os.Getenv("DDPM_SOAK"))
 	if err != nil {
@@ -62,6 +63,15 @@ func TestSoak(t *testing.T) {
 			}
 			t.Logf("%5.1f min, %4d samplings: JS heap %.1f MB; wasm memory MB: drawing %.0f, workers %s; RSS MB: %s",
 				at.Minutes(), runs, s.heap, mem["drawing"].(float64)/(1<<20), workerMemory(mem["workers"]), sizes(rss))
+			if dumps, err := memoryDump(ctx); err != nil {
+				t.Log(err)
+			} else {
+				for _, d := range dumps {
+					if d["v8/workers"] > 0 { // the page's renderer
+						t.Logf("  its allocators, MB: %s", dumpLine(d, "v8/main/heap", "v8/workers/heap", "malloc", "partition_alloc/partitions/array_buffer", "blink_gc", "shared_memory"))
+					}
+				}
+			}
 			next += 30 * time.Second
 		}
 		// The visitor's "New seed" button: a fresh sampling of 16 digits.
@@ -80,10 +90,10 @@ func TestSoak(t *testing.T) {
 	if base == nil || base == &samples[len(samples)-1] {
 		t.Fatalf("too short a soak to compare (%v)", d)
 	}
-	// The renderer's RSS swings by tens of MB as the workers' JavaScript
-	// heaps fill with posted arrays and are collected, so the two readings
-	// below are logged beside the end-to-end growth: the floor (a leak
-	// raises it, garbage does not) and the least-squares slope.
+	// A slowly collected heap makes the RSS swing (the workers' JavaScript
+	// heaps did by 80 MB before worker/main.go's collect), so the floor (a
+	// leak raises it, garbage does not) and the least-squares slope are
+	// logged beside the end-to-end growth.
 	var first, final []float64
 	var st, sr, stt, str float64
 	var n float64
@@ -153,7 +163,7 @@ func workerMemory(v any) string {
 	for _, w := range v.([]any) {
 		m := w.(map[string]any)
 		g := m["go"].(map[string]any)
-		parts = append(parts, fmt.Sprintf("%.0f (Go heap %.0f/%.0f, %v GCs)", m["bytes"].(float64)/(1<<20), g["live"], g["heap"], g["gcs"]))
+		parts = append(parts, fmt.Sprintf("%.0f (Go heap %.0f/%.0f, %v GCs, last sampling's took %v ms)", m["bytes"].(float64)/(1<<20), g["live"], g["heap"], g["gcs"], m["collectMs"]))
 	}
 	return strings.Join(parts, ", ")
 }
