@@ -122,6 +122,7 @@ func (w *worker) load(args []js.Value) (map[string]any, error) {
 // and to start from an image instead of noise: init, from and mask
 // (editOf).
 func (w *worker) start(args []js.Value) (map[string]any, error) {
+	w.proc = nil // a start that fails leaves no older run stepping into the new out
 	if w.model == nil {
 		return nil, fmt.Errorf("no weights loaded")
 	}
