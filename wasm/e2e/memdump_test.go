@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/tracing"
@@ -17,19 +16,16 @@ import (
 // process and returns, per process id, the size in MB of each allocator
 // (v8, partition_alloc, malloc, blink_gc, …) and of their first sub-levels.
 func memoryDump(ctx context.Context) (map[int]map[string]float64, error) {
-	var mu sync.Mutex
-	var events []json.RawMessage
+	var events []json.RawMessage // appended by the listener until done is closed
 	done := make(chan struct{})
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	err := chromedp.Listen(lctx, func(ev any) {
 		switch e := ev.(type) {
 		case *tracing.EventDataCollected:
-			mu.Lock()
 			for _, v := range e.Value {
 				events = append(events, json.RawMessage(v))
 			}
-			mu.Unlock()
 		case *tracing.EventTracingComplete:
 			close(done)
 		}
@@ -58,7 +54,11 @@ func memoryDump(ctx context.Context) (map[int]map[string]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	<-done
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	out := map[int]map[string]float64{}
 	for _, raw := range events {
 		var ev struct {

@@ -22,13 +22,6 @@ func Copy(a js.Value) []float32 {
 	return v
 }
 
-// Array copies v into a new JavaScript Float32Array.
-func Array(v []float32) js.Value {
-	a := js.Global().Get("Float32Array").New(len(v))
-	js.CopyBytesToJS(js.Global().Get("Uint8Array").New(a.Get("buffer")), bytes(v))
-	return a
-}
-
 // Writer copies float32 slices into one JavaScript Float32Array, again and
 // again, without creating a JavaScript object per copy.
 type Writer struct {

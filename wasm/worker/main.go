@@ -136,6 +136,14 @@ func (w *worker) start(args []js.Value) (map[string]any, error) {
 	}
 	cfg := w.model.Config
 	px := cfg.Pixels()
+	out := args[1]
+	w.out = output{info: out.Get("info")}
+	var okX, okX0 bool
+	w.out.x, okX = jsfloat.NewWriter(out.Get("x"), (hi-lo)*px)
+	w.out.x0, okX0 = jsfloat.NewWriter(out.Get("x0"), (hi-lo)*px)
+	if !okX || !okX0 || !w.out.info.InstanceOf(js.Global().Get("Float64Array")) || w.out.info.Length() != 4 {
+		return nil, fmt.Errorf("ddpmStart's output wants info: Float64Array(4) and x, x0: Float32Arrays of %d values", (hi-lo)*px)
+	}
 	edit, err := editOf(p, px, w.sched.T())
 	if err != nil {
 		return nil, err
@@ -175,15 +183,6 @@ func (w *worker) start(args []js.Value) (map[string]any, error) {
 	}
 	if err != nil {
 		return nil, err
-	}
-	out := args[1]
-	w.out = output{info: out.Get("info")}
-	var okX, okX0 bool
-	w.out.x, okX = jsfloat.NewWriter(out.Get("x"), (hi-lo)*px)
-	w.out.x0, okX0 = jsfloat.NewWriter(out.Get("x0"), (hi-lo)*px)
-	if !okX || !okX0 || !w.out.info.InstanceOf(js.Global().Get("Float64Array")) || w.out.info.Length() != 4 {
-		w.proc = nil
-		return nil, fmt.Errorf("ddpmStart's output wants info: Float64Array(4) and x, x0: Float32Arrays of %d values", (hi-lo)*px)
 	}
 	return map[string]any{}, nil
 }
