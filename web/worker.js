@@ -45,9 +45,11 @@ function handle(m) {
       epoch = m.epoch;
       delay = m.delay;
       paused = false;
-      // The arrays each step is written into (worker/main.go says why).
+      // The arrays each step is written into (worker/main.go says why),
+      // kept from the last start when the size is the same: new ones every
+      // sampling would be garbage that V8 frees only in a full collection.
       const px = (m.params.hi - m.params.lo) * pixels;
-      out = { info: new Float64Array(4), x: new Float32Array(px), x0: new Float32Array(px) };
+      if (!out || out.x.length !== px) out = { info: new Float64Array(4), x: new Float32Array(px), x0: new Float32Array(px) };
       const r = self.ddpmStart(m.params, out);
       if (r.error) {
         self.postMessage({ type: 'error', error: r.error });

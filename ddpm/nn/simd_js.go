@@ -31,7 +31,17 @@ type simdModule struct {
 	smFn    js.Value
 	padFn   js.Value
 	unpadFn js.Value
+
+	// views holds the Uint8Array views that put and get copy through, by
+	// byte range. A step asks for the same few hundred ranges again and
+	// again; a new view each time would be a JavaScript object that Go
+	// holds until its next collection, and they piled up in the workers'
+	// heaps by 200 KB a step.
+	views map[[2]int]js.Value
 }
+
+// maxViews bounds views: a page that runs many batch sizes gets new ranges.
+const maxViews = 4096
 
 var (
 	simd    *simdModule // nil where the engine lacks SIMD
@@ -85,6 +95,21 @@ func (m *simdModule) renew() {
 	buf := m.mem.Get("buffer")
 	m.view = js.Global().Get("Uint8Array").New(buf)
 	m.size = buf.Get("byteLength").Int()
+	m.views = map[[2]int]js.Value{} // the old ones see the old, detached buffer
+}
+
+// at returns a view of bytes [off, off+n) of the module's memory.
+func (m *simdModule) at(off, n int) js.Value {
+	k := [2]int{off, n}
+	v, ok := m.views[k]
+	if !ok {
+		if len(m.views) >= maxViews {
+			clear(m.views)
+		}
+		v = m.view.Call("subarray", off, off+n)
+		m.views[k] = v
+	}
+	return v
 }
 
 // layout places arrays of the given float counts one after another in the
@@ -105,12 +130,12 @@ func (m *simdModule) layout(lens ...int) []int {
 }
 
 func (m *simdModule) put(off int, b []byte) {
-	js.CopyBytesToJS(m.view.Call("subarray", off, off+len(b)), b)
+	js.CopyBytesToJS(m.at(off, len(b)), b)
 }
 
 func (m *simdModule) get(f []float32, off int) {
 	b := asBytes(f)
-	js.CopyBytesToGo(b, m.view.Call("subarray", off, off+len(b)))
+	js.CopyBytesToGo(b, m.at(off, len(b)))
 }
 
 // asBytes is s's memory as bytes (WebAssembly is little-endian like the module).

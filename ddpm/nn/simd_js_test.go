@@ -193,3 +193,39 @@ func TestWasmSIMDSoftmax(t *testing.T) {
 		}
 	}
 }
+
+// TestWasmSIMDViews checks the views that operands are copied through: a
+// repeated convolution makes no new one, and after the module's memory grows
+// (a larger batch) the same small convolution is still right, not copied
+// through views of the old, detached buffer.
+func TestWasmSIMDViews(t *testing.T) {
+	if on, err := WasmSIMD(); !on {
+		t.Fatalf("the SIMD kernels did not load under this engine: %v", err)
+	}
+	defer SetWasmSIMD(true)
+	r := rand.New(rand.NewPCG(7, 8))
+	conv := func(n, h int) {
+		t.Helper()
+		x, w, b := randTensor(r, n, 4, h, h), randTensor(r, 4, 4, 3, 3), randTensor(r, 4)
+		got, want := be.New(n, 4, h, h), be.New(n, 4, h, h)
+		SetWasmSIMD(false)
+		be.Conv2D(want, x, w, b, 1, 1)
+		SetWasmSIMD(true)
+		be.Conv2D(got, x, w, b, 1, 1)
+		if e := relErr(got.Data, want.Data); e > 1e-6 {
+			t.Errorf("batch %d of %d×%d: relative error %.3g against the Go kernels", n, h, h, e)
+		}
+	}
+	conv(1, 6)
+	views := len(simd.views)
+	conv(1, 6)
+	if len(simd.views) != views {
+		t.Errorf("a repeated convolution made %d new views", len(simd.views)-views)
+	}
+	size := simd.size
+	conv(64, 96) // 9 MB of images: the memory must grow
+	if simd.size == size {
+		t.Fatalf("the module's memory did not grow (%d bytes)", size)
+	}
+	conv(1, 6)
+}
