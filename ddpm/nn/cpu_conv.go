@@ -2,8 +2,9 @@ package nn
 
 import "sync"
 
-// Conv2D implements Backend: im2col and one GEMM per image, images spread
-// over the workers.
+// Conv2D implements Backend: one GEMM per image, images spread over the
+// workers. A 1×1 convolution's image is its own column matrix; any other
+// reads its column matrix in place from the padded image (directConv).
 func (CPU) Conv2D(y, x, w, b *Tensor, stride, pad int) {
 	g := convGeom(x, w, y, stride, pad)
 	var bias []float32
@@ -14,7 +15,7 @@ func (CPU) Conv2D(y, x, w, b *Tensor, stride, pad int) {
 		return
 	}
 	var d *directConv
-	if stride == 1 && !g.direct {
+	if !g.direct {
 		d = newDirectConv(g, w.Data)
 	}
 	parallel(g.n, 1, func(_, lo, hi int) {
@@ -26,11 +27,12 @@ func (CPU) Conv2D(y, x, w, b *Tensor, stride, pad int) {
 		}
 		for i := lo; i < hi; i++ {
 			out := y.Data[i*g.outSize : (i+1)*g.outSize]
+			img := x.Data[i*g.inSize : (i+1)*g.inSize]
 			if d != nil {
-				d.run(x.Data[i*g.inSize:(i+1)*g.inSize], out, xp, yp)
-			} else {
-				g.gemm(w.Data, x.Data[i*g.inSize:(i+1)*g.inSize], out)
+				d.run(img, out, xp, yp, bias)
+				continue
 			}
+			sgemm(false, false, g.cout, g.l, g.kdim, 1, w.Data, g.kdim, img, g.l, 0, out, g.l)
 			if b != nil {
 				g.addBias(out, b.Data)
 			}
@@ -60,25 +62,22 @@ func (CPU) Conv2DBackward(dx, dw, db, dy, x, w *Tensor, stride, pad int) {
 		dt = newDirectConv(gt, flipTranspose(w))
 	}
 	var dw1 *directConv // weight gradient without im2col
-	if dw != nil && !g.direct && stride == 1 {
+	if dw != nil && !g.direct {
 		dw1 = newDirectConv(g, w.Data)
 	}
 	nw := min(workers(), g.n)
 	partial := make([][]float32, nw)
 	parallel(g.n, 1, func(worker, lo, hi int) {
-		var col, xw, dyt []float32
+		var xw, dyt []float32
 		if dw1 != nil {
 			xw, dyt = getBuf(dw1.xpLen), getBuf(dw1.dytLen())
 			defer putBuf(xw)
 			defer putBuf(dyt)
-		} else {
-			col = g.colBuf()
-			defer g.putCol(col)
 		}
 		var dcol, xp, yp []float32
 		if dx != nil && !g.direct && dt == nil {
-			dcol = g.colBuf()
-			defer g.putCol(dcol)
+			dcol = getBuf(g.kdim * g.l)
+			defer putBuf(dcol)
 		}
 		if dt != nil {
 			xp, yp = getBuf(dt.xpLen), getBuf(dt.ypLen)
@@ -98,9 +97,8 @@ func (CPU) Conv2DBackward(dx, dw, db, dy, x, w *Tensor, stride, pad int) {
 			switch {
 			case dw1 != nil:
 				dw1.weightGrad(xi, dyi, xw, dyt, pdw)
-			case dw != nil:
-				src := g.cols(xi, col)
-				sgemm(false, true, g.cout, g.kdim, g.l, 1, dyi, g.l, src, g.l, 1, pdw, g.kdim)
+			case dw != nil: // 1×1: the image is the column matrix
+				sgemm(false, true, g.cout, g.kdim, g.l, 1, dyi, g.l, xi, g.l, 1, pdw, g.kdim)
 			}
 			if dx == nil {
 				continue
@@ -110,7 +108,7 @@ func (CPU) Conv2DBackward(dx, dw, db, dy, x, w *Tensor, stride, pad int) {
 			case g.direct:
 				sgemm(true, false, g.kdim, g.l, g.cout, 1, w.Data, g.kdim, dyi, g.l, 0, dxi, g.l)
 			case dt != nil:
-				dt.run(dyi, dxi, xp, yp)
+				dt.run(dyi, dxi, xp, yp, nil)
 			default:
 				sgemm(true, false, g.kdim, g.l, g.cout, 1, w.Data, g.kdim, dyi, g.l, 0, dcol, g.l)
 				g.col2im(dcol, dxi)
@@ -201,21 +199,14 @@ func putBuf(b []float32) {
 	}
 }
 
-func (g *conv) colBuf() []float32 {
-	if g.direct {
-		return nil
-	}
-	return getBuf(g.kdim * g.l)
-}
-
-func (g *conv) putCol(c []float32) { putBuf(c) }
-
-// directConv is a stride-1 convolution without im2col: the micro-kernel
-// reads the column matrix's rows in place from the zero-padded image
-// (padImage, paddedOffsets), so nothing is packed per image.
+// directConv is a convolution without im2col: the micro-kernel reads the
+// column matrix's rows in place from the zero-padded image, for stride 2
+// split into phase planes (padImage, paddedOffsets), so nothing is packed
+// per image.
 type directConv struct {
 	g            *conv
 	wp           int       // padded row width: outputs are laid out wp wide
+	ind          indKernel // the micro-kernel, picked for the output channels
 	n, mpad      int       // output columns (padded width, rounded up to nr) and channels (rounded up to mr)
 	wpack        []float32 // weights in mr-row panels
 	offs         []int32   // start of each column-matrix row in the padded image
@@ -223,26 +214,37 @@ type directConv struct {
 }
 
 func newDirectConv(g *conv, w []float32) *directConv {
-	mr, nr := kernMR, kernNR
-	_, wp := g.phaseDims()
-	d := &directConv{g: g, wp: wp, offs: g.paddedOffsets()}
+	ind := pickInd(g.cout)
+	mr, nr := ind.mr, ind.nr
+	hph, wp := g.phaseDims()
+	d := &directConv{g: g, wp: wp, ind: ind, offs: g.paddedOffsets()}
 	d.n = (g.ho*d.wp + nr - 1) / nr * nr
 	d.mpad = (g.cout + mr - 1) / mr * mr
 	d.wpack = make([]float32, d.mpad*g.kdim)
 	packA(d.wpack, false, w, g.kdim, 0, g.cout, 0, g.kdim, mr)
-	d.xpLen = int(d.offs[len(d.offs)-1]) + d.n // the furthest read
+	d.xpLen = max(g.cin*g.stride*g.stride*hph*wp, int(d.offs[len(d.offs)-1])+d.n) // the phase planes, or the furthest read
 	d.ypLen = d.mpad * d.n
 	return d
 }
 
-// run convolves one image into out using the scratch buffers xp and yp.
-func (d *directConv) run(img, out, xp, yp []float32) {
-	g, mr, nr := d.g, kernMR, kernNR
+// run convolves one image into out using the scratch buffers xp and yp,
+// adding the bias b (nil: none).
+func (d *directConv) run(img, out, xp, yp, b []float32) {
+	g, mr, nr := d.g, d.ind.mr, d.ind.nr
 	g.padImage(img, xp)
-	clear(yp)
+	for c := 0; c < d.mpad; c++ { // the kernels add to yp: start from the bias
+		row := yp[c*d.n : (c+1)*d.n]
+		if c >= g.cout || b == nil {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] = b[c]
+		}
+	}
 	for jr := 0; jr < d.n; jr += nr {
 		for ir := 0; ir < d.mpad; ir += mr {
-			kernelInd(g.kdim, d.wpack[ir*g.kdim:(ir+mr)*g.kdim], xp[jr:], d.offs, yp[ir*d.n+jr:], d.n)
+			d.ind.run(g.kdim, d.wpack[ir*g.kdim:(ir+mr)*g.kdim], xp[jr:], d.offs, yp[ir*d.n+jr:], d.n)
 		}
 	}
 	g.unpad(out, yp, d.n)
@@ -313,112 +315,8 @@ func (g *conv) unpad(out, yp []float32, ld int) {
 	}
 }
 
-// cols returns the column matrix [cin·k·k, ho·wo] of one image.
-func (g *conv) cols(img, col []float32) []float32 {
-	if g.direct {
-		return img
-	}
-	for c := 0; c < g.cin; c++ {
-		plane := img[c*g.h*g.w : (c+1)*g.h*g.w]
-		for ky := 0; ky < g.k; ky++ {
-			for kx := 0; kx < g.k; kx++ {
-				row := col[((c*g.k+ky)*g.k+kx)*g.l:][:g.l]
-				for oy := 0; oy < g.ho; oy++ {
-					iy := oy*g.stride + ky - g.pad
-					out := row[oy*g.wo : (oy+1)*g.wo]
-					if iy < 0 || iy >= g.h {
-						clear(out)
-						continue
-					}
-					src := plane[iy*g.w : (iy+1)*g.w]
-					if g.stride == 1 {
-						// Columns ox with 0 ≤ ox+kx−pad < w come straight from the row.
-						lo, hi := max(0, g.pad-kx), min(g.wo, g.w+g.pad-kx)
-						clear(out[:lo])
-						if hi > lo {
-							copy(out[lo:hi], src[lo+kx-g.pad:hi+kx-g.pad])
-						}
-						clear(out[max(hi, lo):])
-						continue
-					}
-					for ox := range out {
-						ix := ox*g.stride + kx - g.pad
-						if ix < 0 || ix >= g.w {
-							out[ox] = 0
-						} else {
-							out[ox] = src[ix]
-						}
-					}
-				}
-			}
-		}
-	}
-	return col
-}
-
-// gemm computes out = w·cols(img) for one image, packing the column matrix
-// straight from the image.
-func (g *conv) gemm(w, img, out []float32) {
-	if g.direct {
-		sgemm(false, false, g.cout, g.l, g.kdim, 1, w, g.kdim, img, g.l, 0, out, g.l)
-		return
-	}
-	sgemmWith(false, g.cout, g.l, g.kdim, 1, w, g.kdim, func(dst []float32, pc, kc, jc, nc, nr int) {
-		g.packCols(dst, img, pc, kc, jc, nc, nr)
-	}, 0, out, g.l)
-}
-
-// packCols writes cols(img)[pc:pc+kc, jc:jc+nc] in packB's layout.
-func (g *conv) packCols(dst, img []float32, pc, kc, jc, nc, nr int) {
-	for c0 := 0; c0 < nc; c0 += nr {
-		panel := dst[(c0/nr)*kc*nr : (c0/nr+1)*kc*nr]
-		cols := min(nr, nc-c0)
-		oy0, ox0 := (jc+c0)/g.wo, (jc+c0)%g.wo
-		for p := 0; p < kc; p++ {
-			r := pc + p
-			c, ky, kx := r/(g.k*g.k), (r/g.k)%g.k, r%g.k
-			plane := img[c*g.h*g.w : (c+1)*g.h*g.w]
-			d := panel[p*nr : p*nr+nr]
-			oy, ox := oy0, ox0
-			for j := 0; j < cols; {
-				iy := oy*g.stride + ky - g.pad
-				run := min(cols-j, g.wo-ox) // outputs left in this output row
-				if iy < 0 || iy >= g.h {
-					clear(d[j : j+run])
-				} else {
-					src := plane[iy*g.w : (iy+1)*g.w]
-					if g.stride == 1 {
-						// Outputs ox with 0 ≤ ox+kx−pad < w copy a stretch of the row.
-						out := d[j : j+run]
-						lo := min(max(g.pad-kx-ox, 0), run)
-						hi := max(min(g.w+g.pad-kx-ox, run), lo)
-						clear(out[:lo])
-						if hi > lo {
-							copy(out[lo:hi], src[ox+lo+kx-g.pad:])
-						}
-						clear(out[hi:])
-						j += run
-						oy, ox = oy+1, 0
-						continue
-					}
-					for q := 0; q < run; q++ {
-						ix := (ox+q)*g.stride + kx - g.pad
-						if ix >= 0 && ix < g.w {
-							d[j+q] = src[ix]
-						} else {
-							d[j+q] = 0
-						}
-					}
-				}
-				j += run
-				oy, ox = oy+1, 0
-			}
-			clear(d[cols:])
-		}
-	}
-}
-
-// col2im is the adjoint of cols: it sums the column matrix back into an image.
+// col2im sums a column matrix [cin·k·k, ho·wo] back into an image: the
+// adjoint of im2col (for the input gradient of a strided convolution).
 func (g *conv) col2im(col, img []float32) {
 	clear(img)
 	for c := 0; c < g.cin; c++ {
@@ -466,8 +364,20 @@ func (d *directConv) weightGrad(img, dy, xp, dyt, dwT []float32) {
 			}
 		}
 	}
+	start := 0 // the rows left to the general kernel
+	if kernelRows3 != nil && g.k == 3 && g.stride == 1 && nr == 16 {
+		var base [6][]float32
+		for ; start+18 <= g.kdim; start += 18 { // two input channels at a time
+			for i := range base { // kernel row i%3 of channel i/3
+				base[i] = xp[d.offs[start+9*(i/3)+3*(i%3)]:]
+			}
+			for j0 := 0; j0 < cp; j0 += nr {
+				kernelRows3(npix, &base, dyt[j0:], cp, dwT[start*cp+j0:], cp)
+			}
+		}
+	}
 	rows := make([][]float32, mr)
-	for r0 := 0; r0 < g.kdim; r0 += mr {
+	for r0 := start; r0 < g.kdim; r0 += mr {
 		for i := range rows {
 			// Rows past kdim repeat the last one; their sums land in padding.
 			rows[i] = xp[d.offs[min(r0+i, g.kdim-1)]:]

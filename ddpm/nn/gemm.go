@@ -21,13 +21,39 @@ var (
 	kernel         microKernel = kernel4x4
 	// kernelAcc, when set, adds alpha times a full tile straight into C.
 	kernelAcc func(k int, a, b, c []float32, ldc int, alpha float32)
-	// kernelInd adds the tile A·B into C where row p of B is b[offs[p]:][:nr]
-	// (see conv.direct3x3). The caller guarantees every read is in bounds.
-	kernelInd = kernelInd4x4
+	// indKernels are the micro-kernels of the indirect convolution
+	// (directConv), from which each convolution picks one for its channels.
+	indKernels = []indKernel{{4, 4, kernelInd4x4}}
 	// kernelRows adds the tile A·B into C where A(i, p) = rows[i][p] and row p
 	// of B is b[p·ldb:][:nr] (see conv.weightGrad).
 	kernelRows = kernelRows4x4
+	// kernelRows3, where the CPU has one, is kernelRows for 18 rows of a
+	// stride-1 3×3 convolution's column matrix (two input channels) and 16
+	// columns: A(9i+3ky+kx, p) = base[3i+ky][kx+p] (see directConv.weightGrad).
+	kernelRows3 func(k int, base *[6][]float32, b []float32, ldb int, c []float32, ldc int)
 )
+
+// indKernel adds the mr×nr tile A·B into C, A packed in mr-row panels
+// (packA) and row p of B the nr floats at b[offs[p]:]. The caller guarantees
+// every read is in bounds.
+type indKernel struct {
+	mr, nr int
+	run    func(k int, a, b []float32, offs []int32, c []float32, ldc int)
+}
+
+// pickInd returns the kernel of indKernels that computes the fewest rows
+// for cout output channels (the last, widest one on a tie): on AVX-512 the
+// 16-row kernel for the network's 16, 32, 48 and 64 channels, the 6-row one
+// for the final convolution's single channel.
+func pickInd(cout int) indKernel {
+	best := indKernels[0]
+	for _, k := range indKernels[1:] {
+		if (cout+k.mr-1)/k.mr*k.mr <= (cout+best.mr-1)/best.mr*best.mr {
+			best = k
+		}
+	}
+	return best
+}
 
 // kernelRows4x4 is the portable row-pointer micro-kernel.
 func kernelRows4x4(k int, rows [][]float32, b []float32, ldb int, c []float32, ldc int) {

@@ -137,11 +137,34 @@ func checkGrad(t *testing.T, tc gradCase) {
 func kernelSets(t *testing.T, f func(t *testing.T)) {
 	t.Run("native", f)
 	t.Run("portable", func(t *testing.T) {
-		mr, nr, k, ka, ki, kr := kernMR, kernNR, kernel, kernelAcc, kernelInd, kernelRows
-		kernMR, kernNR, kernel, kernelAcc, kernelInd, kernelRows = 4, 4, kernel4x4, nil, kernelInd4x4, kernelRows4x4
-		defer func() { kernMR, kernNR, kernel, kernelAcc, kernelInd, kernelRows = mr, nr, k, ka, ki, kr }()
+		mr, nr, k, ka, ki, kr, kr3 := kernMR, kernNR, kernel, kernelAcc, indKernels, kernelRows, kernelRows3
+		kernMR, kernNR, kernel, kernelAcc, indKernels, kernelRows, kernelRows3 = 4, 4, kernel4x4, nil, []indKernel{{4, 4, kernelInd4x4}}, kernelRows4x4, nil
+		defer func() {
+			kernMR, kernNR, kernel, kernelAcc, indKernels, kernelRows, kernelRows3 = mr, nr, k, ka, ki, kr, kr3
+		}()
 		f(t)
 	})
+	if kernelRows3 != nil {
+		t.Run("withoutRows3", func(t *testing.T) {
+			old := kernelRows3
+			kernelRows3 = nil
+			defer func() { kernelRows3 = old }()
+			f(t)
+		})
+	}
+	// Each native indirect kernel on its own, so that none is left unused
+	// by pickInd's choice for the test's channel counts.
+	for _, ind := range indKernels {
+		if len(indKernels) == 1 {
+			break
+		}
+		t.Run(fmt.Sprintf("ind%dx%d", ind.mr, ind.nr), func(t *testing.T) {
+			old := indKernels
+			indKernels = []indKernel{ind}
+			defer func() { indKernels = old }()
+			f(t)
+		})
+	}
 }
 
 func TestKernelGradients(t *testing.T) { kernelSets(t, testKernelGradients) }
