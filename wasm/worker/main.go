@@ -238,7 +238,10 @@ func (w *worker) step() any {
 // its next collection, they outlived V8's young generation and piled up as
 // garbage in its old one: the two workers' JavaScript heaps grew from 27 to
 // 103 MB in 4 minutes of back-to-back samplings before V8 collected them,
-// and the renderer's RSS swung with them by 80 MB (DDPM_SOAK).
+// and the renderer's RSS swung with them by 80 MB (DDPM_SOAK). The same
+// held for the views the SIMD kernels copied through, a new one for every
+// copy (~200 KB a step; ddpm/nn keeps them now): with both gone a worker's
+// JavaScript heap stays at 4–7 MB.
 func collect() any {
 	start := time.Now()
 	runtime.GC()
