@@ -29,10 +29,10 @@ func (CPU) Conv2D(y, x, w, b *Tensor, stride, pad int) {
 			out := y.Data[i*g.outSize : (i+1)*g.outSize]
 			img := x.Data[i*g.inSize : (i+1)*g.inSize]
 			if d != nil {
-				d.run(img, out, xp, yp, bias)
-				continue
+				d.run(img, out, xp, yp)
+			} else {
+				sgemm(false, false, g.cout, g.l, g.kdim, 1, w.Data, g.kdim, img, g.l, 0, out, g.l)
 			}
-			sgemm(false, false, g.cout, g.l, g.kdim, 1, w.Data, g.kdim, img, g.l, 0, out, g.l)
 			if b != nil {
 				g.addBias(out, b.Data)
 			}
@@ -108,7 +108,7 @@ func (CPU) Conv2DBackward(dx, dw, db, dy, x, w *Tensor, stride, pad int) {
 			case g.direct:
 				sgemm(true, false, g.kdim, g.l, g.cout, 1, w.Data, g.kdim, dyi, g.l, 0, dxi, g.l)
 			case dt != nil:
-				dt.run(dyi, dxi, xp, yp, nil)
+				dt.run(dyi, dxi, xp, yp)
 			default:
 				sgemm(true, false, g.kdim, g.l, g.cout, 1, w.Data, g.kdim, dyi, g.l, 0, dcol, g.l)
 				g.col2im(dcol, dxi)
@@ -227,21 +227,11 @@ func newDirectConv(g *conv, w []float32) *directConv {
 	return d
 }
 
-// run convolves one image into out using the scratch buffers xp and yp,
-// adding the bias b (nil: none).
-func (d *directConv) run(img, out, xp, yp, b []float32) {
+// run convolves one image into out using the scratch buffers xp and yp.
+func (d *directConv) run(img, out, xp, yp []float32) {
 	g, mr, nr := d.g, d.ind.mr, d.ind.nr
 	g.padImage(img, xp)
-	for c := 0; c < d.mpad; c++ { // the kernels add to yp: start from the bias
-		row := yp[c*d.n : (c+1)*d.n]
-		if c >= g.cout || b == nil {
-			clear(row)
-			continue
-		}
-		for j := range row {
-			row[j] = b[c]
-		}
-	}
+	clear(yp)
 	for jr := 0; jr < d.n; jr += nr {
 		for ir := 0; ir < d.mpad; ir += mr {
 			d.ind.run(g.kdim, d.wpack[ir*g.kdim:(ir+mr)*g.kdim], xp[jr:], d.offs, yp[ir*d.n+jr:], d.n)
@@ -364,20 +354,8 @@ func (d *directConv) weightGrad(img, dy, xp, dyt, dwT []float32) {
 			}
 		}
 	}
-	start := 0 // the rows left to the general kernel
-	if kernelRows3 != nil && g.k == 3 && g.stride == 1 && nr == 16 {
-		var base [6][]float32
-		for ; start+18 <= g.kdim; start += 18 { // two input channels at a time
-			for i := range base { // kernel row i%3 of channel i/3
-				base[i] = xp[d.offs[start+9*(i/3)+3*(i%3)]:]
-			}
-			for j0 := 0; j0 < cp; j0 += nr {
-				kernelRows3(npix, &base, dyt[j0:], cp, dwT[start*cp+j0:], cp)
-			}
-		}
-	}
 	rows := make([][]float32, mr)
-	for r0 := start; r0 < g.kdim; r0 += mr {
+	for r0 := 0; r0 < g.kdim; r0 += mr {
 		for i := range rows {
 			// Rows past kdim repeat the last one; their sums land in padding.
 			rows[i] = xp[d.offs[min(r0+i, g.kdim-1)]:]

@@ -27,10 +27,6 @@ var (
 	// kernelRows adds the tile A·B into C where A(i, p) = rows[i][p] and row p
 	// of B is b[p·ldb:][:nr] (see conv.weightGrad).
 	kernelRows = kernelRows4x4
-	// kernelRows3, where the CPU has one, is kernelRows for 18 rows of a
-	// stride-1 3×3 convolution's column matrix (two input channels) and 16
-	// columns: A(9i+3ky+kx, p) = base[3i+ky][kx+p] (see directConv.weightGrad).
-	kernelRows3 func(k int, base *[6][]float32, b []float32, ldb int, c []float32, ldc int)
 )
 
 // indKernel adds the mr×nr tile A·B into C, A packed in mr-row panels

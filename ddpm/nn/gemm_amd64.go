@@ -8,7 +8,6 @@ func init() {
 		indKernels = []indKernel{{6, 16, kernel6x16Ind}}
 		if cpu.X86.HasAVX512F {
 			indKernels = append(indKernels, indKernel{16, 16, kernel16x16Ind})
-			kernelRows3 = kernel18x16Rows3
 		}
 	}
 }
@@ -61,16 +60,4 @@ func kernel16x16IndAVX512(k int, a, b *float32, offs *int32, c *float32, ldc int
 func kernel16x16Ind(k int, a, b []float32, offs []int32, c []float32, ldc int) {
 	_, _, _ = a[16*k-1], offs[k-1], c[15*ldc+15]
 	kernel16x16IndAVX512(k, &a[0], &b[0], &offs[0], &c[0], ldc)
-}
-
-//go:noescape
-func kernel18x16Rows3AVX512(k int, base *[6]*float32, b *float32, ldb int, c *float32, ldc int)
-
-func kernel18x16Rows3(k int, base *[6][]float32, b []float32, ldb int, c []float32, ldc int) {
-	var ptrs [6]*float32
-	for i := range ptrs {
-		ptrs[i] = &base[i][:k+2][0]
-	}
-	_, _ = b[(k-1)*ldb+15], c[17*ldc+15]
-	kernel18x16Rows3AVX512(k, &ptrs, &b[0], ldb, &c[0], ldc)
 }

@@ -137,21 +137,11 @@ func checkGrad(t *testing.T, tc gradCase) {
 func kernelSets(t *testing.T, f func(t *testing.T)) {
 	t.Run("native", f)
 	t.Run("portable", func(t *testing.T) {
-		mr, nr, k, ka, ki, kr, kr3 := kernMR, kernNR, kernel, kernelAcc, indKernels, kernelRows, kernelRows3
-		kernMR, kernNR, kernel, kernelAcc, indKernels, kernelRows, kernelRows3 = 4, 4, kernel4x4, nil, []indKernel{{4, 4, kernelInd4x4}}, kernelRows4x4, nil
-		defer func() {
-			kernMR, kernNR, kernel, kernelAcc, indKernels, kernelRows, kernelRows3 = mr, nr, k, ka, ki, kr, kr3
-		}()
+		mr, nr, k, ka, ki, kr := kernMR, kernNR, kernel, kernelAcc, indKernels, kernelRows
+		kernMR, kernNR, kernel, kernelAcc, indKernels, kernelRows = 4, 4, kernel4x4, nil, []indKernel{{4, 4, kernelInd4x4}}, kernelRows4x4
+		defer func() { kernMR, kernNR, kernel, kernelAcc, indKernels, kernelRows = mr, nr, k, ka, ki, kr }()
 		f(t)
 	})
-	if kernelRows3 != nil {
-		t.Run("withoutRows3", func(t *testing.T) {
-			old := kernelRows3
-			kernelRows3 = nil
-			defer func() { kernelRows3 = old }()
-			f(t)
-		})
-	}
 	// Each native indirect kernel on its own, so that none is left unused
 	// by pickInd's choice for the test's channel counts.
 	for _, ind := range indKernels {
