@@ -335,9 +335,17 @@ window.ddpmLabels = (labels) => {
       e.id = 'label-' + l.id;
       box.appendChild(e);
     }
-    if (e.innerHTML !== l.html) e.innerHTML = l.html;
-    e.style.left = (r.left + l.x) + 'px';
-    e.style.top = (r.top + l.y) + 'px';
+    // Each step changes the status text: plain text goes into the label's
+    // one text node, so that a step makes no new DOM nodes (garbage that the
+    // page's heap keeps until a full collection, which can be many minutes).
+    if (e.html !== l.html) {
+      e.html = l.html;
+      if (/[<&]/.test(l.html) || !(e.firstChild instanceof Text) || e.childNodes.length !== 1) e.innerHTML = l.html;
+      else e.firstChild.data = l.html;
+    }
+    const left = (r.left + l.x) + 'px', top = (r.top + l.y) + 'px';
+    if (e.style.left !== left) e.style.left = left;
+    if (e.style.top !== top) e.style.top = top;
     e.hidden = false;
     seen.add(e.id);
   }

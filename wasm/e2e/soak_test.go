@@ -68,7 +68,7 @@ func TestSoak(t *testing.T) {
 			} else {
 				for _, d := range dumps {
 					if d["v8/workers"] > 0 { // the page's renderer
-						t.Logf("  its allocators, MB: %s", dumpLine(d, "v8/main/heap", "v8/workers/heap", "malloc", "partition_alloc/partitions/array_buffer", "blink_gc", "shared_memory"))
+						t.Logf("  its allocators, MB: %s", dumpLine(d, "v8/main/heap", "v8/workers/heap", "malloc", "partition_alloc/partitions/array_buffer", "blink_gc/main", "blink_gc/workers", "shared_memory"))
 					}
 				}
 			}
