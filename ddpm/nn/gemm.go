@@ -15,7 +15,8 @@ const (
 // nr wide) from packed panels of k steps.
 type microKernel func(k int, a, b, t []float32)
 
-// The micro-kernel in use; gemm_amd64.go swaps in an AVX2 one when the CPU has it.
+// The micro-kernels in use; gemm_amd64.go swaps in AVX2 and AVX-512 ones
+// when the CPU has them.
 var (
 	kernMR, kernNR             = 4, 4
 	kernel         microKernel = kernel4x4

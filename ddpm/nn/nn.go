@@ -1,6 +1,6 @@
 // Package nn holds the float32 kernels that the U-Net runs on, behind one
 // Backend interface so the same network code can run on the CPU (Go, with
-// an AVX2 GEMM on amd64 and hand-written WebAssembly SIMD kernels in the
+// AVX2 and AVX-512 GEMM micro-kernels on amd64 and hand-written WebAssembly SIMD kernels in the
 // browser) and on other devices.
 //
 // Layouts are row-major: images are NCHW, convolution weights [out, in, kh, kw],
