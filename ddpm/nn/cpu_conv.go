@@ -218,8 +218,8 @@ func newDirectConv(g *conv, w []float32) *directConv {
 	mr, nr := ind.mr, ind.nr
 	hph, wp := g.phaseDims()
 	d := &directConv{g: g, wp: wp, ind: ind, offs: g.paddedOffsets()}
-	d.n = (g.ho*d.wp + nr - 1) / nr * nr
-	d.mpad = (g.cout + mr - 1) / mr * mr
+	d.n = roundUp(g.ho*d.wp, nr)
+	d.mpad = roundUp(g.cout, mr)
 	d.wpack = make([]float32, d.mpad*g.kdim)
 	packA(d.wpack, false, w, g.kdim, 0, g.cout, 0, g.kdim, mr)
 	d.xpLen = max(g.cin*g.stride*g.stride*hph*wp, int(d.offs[len(d.offs)-1])+d.n) // the phase planes, or the furthest read
@@ -335,9 +335,9 @@ func (g *conv) col2im(col, img []float32) {
 
 // Sizes of weightGrad's buffers: the transposed output gradient (pixels ×
 // channels rounded up to nr) and the transposed weight gradient.
-func (d *directConv) coutPad() int { return (d.g.cout + kernNR - 1) / kernNR * kernNR }
+func (d *directConv) coutPad() int { return roundUp(d.g.cout, kernNR) }
 func (d *directConv) dytLen() int  { return d.g.ho * d.wp * d.coutPad() }
-func (d *directConv) dwTLen() int  { return (d.g.kdim + kernMR - 1) / kernMR * kernMR * d.coutPad() }
+func (d *directConv) dwTLen() int  { return roundUp(d.g.kdim, kernMR) * d.coutPad() }
 
 // weightGrad adds one image's weight gradient, transposed ([kdim, coutPad]),
 // to dwT: dWᵀ = rows(padded x) · dyᵀ, with the rows read in place and dy

@@ -45,12 +45,15 @@ type indKernel struct {
 func pickInd(cout int) indKernel {
 	best := indKernels[0]
 	for _, k := range indKernels[1:] {
-		if (cout+k.mr-1)/k.mr*k.mr <= (cout+best.mr-1)/best.mr*best.mr {
+		if roundUp(cout, k.mr) <= roundUp(cout, best.mr) {
 			best = k
 		}
 	}
 	return best
 }
+
+// roundUp returns n rounded up to a multiple of m.
+func roundUp(n, m int) int { return (n + m - 1) / m * m }
 
 // kernelRows4x4 is the portable row-pointer micro-kernel.
 func kernelRows4x4(k int, rows [][]float32, b []float32, ldb int, c []float32, ldc int) {
@@ -129,18 +132,6 @@ var packPool = sync.Pool{New: func() any {
 // sgemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices, op(A)
 // m×k and op(B) k×n. It runs on the calling goroutine.
 func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemmWith(tA, m, n, k, alpha, a, lda, func(dst []float32, pc, kc, jc, nc, nr int) {
-		packB(dst, tB, b, ldb, pc, kc, jc, nc, nr)
-	}, beta, c, ldc)
-}
-
-// bPacker writes op(B)[pc:pc+kc, jc:jc+nc] into dst in packB's layout. A
-// convolution supplies one that reads the image directly, so the im2col
-// matrix is never materialised.
-type bPacker func(dst []float32, pc, kc, jc, nc, nr int)
-
-// sgemmWith is sgemm with B given by a packer.
-func sgemmWith(tA bool, m, n, k int, alpha float32, a []float32, lda int, pb bPacker, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -167,7 +158,7 @@ func sgemmWith(tA bool, m, n, k int, alpha float32, a []float32, lda int, pb bPa
 		nc := min(gemmNC, n-jc)
 		for pc := 0; pc < k; pc += gemmKC {
 			kc := min(gemmKC, k-pc)
-			pb(bufs.b, pc, kc, jc, nc, nr)
+			packB(bufs.b, tB, b, ldb, pc, kc, jc, nc, nr)
 			for ic := 0; ic < m; ic += gemmMC {
 				mc := min(gemmMC, m-ic)
 				packA(bufs.a, tA, a, lda, ic, mc, pc, kc, mr)

@@ -159,13 +159,13 @@ const simdMR, simdNR = 4, 8
 func (m *simdModule) conv(g *conv, w, b, x, y []float32) bool {
 	const mr, nr = simdMR, simdNR
 	hph, wph := g.phaseDims()
-	n := (g.ho*wph + nr - 1) / nr * nr // columns of C per image, a multiple of nr
-	offs := g.paddedOffsets()          // where row r of B starts, in floats
+	n := roundUp(g.ho*wph, nr) // columns of C per image, a multiple of nr
+	offs := g.paddedOffsets()  // where row r of B starts, in floats
 	imgLen := max(g.cin*g.stride*g.stride*hph*wph, int(offs[len(offs)-1])+n)
 	for r := range offs {
 		offs[r] *= 4 // gemmInd takes byte offsets
 	}
-	mpad := (g.cout + mr - 1) / mr * mr
+	mpad := roundUp(g.cout, mr)
 	aLen, cLen := mpad*g.kdim, mpad*n
 	at := m.layout(aLen, len(offs), g.n*imgLen, g.n*cLen, g.n*max(g.inSize, g.outSize), g.cout)
 	aOff, oOff, bOff, cOff, xyOff, biasOff := at[0], at[1], at[2], at[3], at[4], at[5]
@@ -208,7 +208,7 @@ func (m *simdModule) gemm(mm, n, k, batch int, alpha float32, a, b Mat, beta flo
 	if beta != 0 || mm == 0 || n == 0 || k == 0 || batch == 0 {
 		return false
 	}
-	mpad, npad := (mm+mr-1)/mr*mr, (n+nr-1)/nr*nr
+	mpad, npad := roundUp(mm, mr), roundUp(n, nr)
 	aLen, bLen, cLen := mpad*k, k*npad, mpad*npad
 	at := m.layout(batch*aLen, k, batch*bLen, batch*cLen)
 	aOff, oOff, bOff, cOff := at[0], at[1], at[2], at[3]

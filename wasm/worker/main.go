@@ -227,7 +227,7 @@ func (w *worker) step() any {
 	return nil
 }
 
-// collect runs a Go garbage collection once a sampling is done: 1.5–7 ms
+// collect runs a Go garbage collection once a sampling is done: 0.6–7 ms
 // while the page shows the last step, and each worker's WebAssembly memory
 // stays at 69 MB instead of 84 (the next sampling starts on a collected
 // heap). It also releases the JavaScript objects that Go values still hold:
