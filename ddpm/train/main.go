@@ -65,6 +65,7 @@ type options struct {
 	warmup, decayFrom                int
 	cond, resume, tf32, totalSet     bool
 	schedule, backend, out, data     string
+	init                             string // weights to start a new run from
 	seed                             uint64
 	set                              map[string]bool // the flags given on the command line
 	sampleEvery, checkpointEvery     int
@@ -91,6 +92,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for initial weights, data order and noise")
 	fs.StringVar(&o.out, "out", filepath.Join("runs", "mnist"), "run folder for checkpoints, weights, samples and logs")
 	fs.BoolVar(&o.resume, "resume", false, "continue from the checkpoint in -out")
+	fs.StringVar(&o.init, "init", "", "start a new run from this weights file (fine-tuning: fresh optimiser state, the file's network and schedule; -batch may differ from the file's run)")
 	fs.StringVar(&o.backend, "backend", "auto", "auto: the GPU when one can be opened, else the CPU; cuda: the GPU or fail; cpu: our CPU kernels; gorgonia: the same network on gorgonia's TapeMachine (slow)")
 	fs.BoolVar(&o.tf32, "tf32", false, "with the GPU, let cuBLAS use TF32 tensor cores (faster, about 1e-3 relative error in the GEMMs)")
 	fs.StringVar(&o.data, "data", "", "folder with the MNIST IDX files (default: the GoMNIST module in the Go module cache)")
@@ -138,6 +140,8 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("-p-uncond %v: want a probability in [0, 1]", o.pUncond)
 	case o.groups < 1 || o.channels < 1 || o.channels%o.groups != 0:
 		return nil, fmt.Errorf("-channels must be a positive multiple of -groups (%d)", o.groups)
+	case o.init != "" && o.resume:
+		return nil, fmt.Errorf("-init starts a new run from weights; -resume continues the run in -out: pass one of them")
 	case o.checkpointEvery < 1 || o.sampleEvery < 0 || o.evalEvery < 0 || o.testImages < 1:
 		return nil, fmt.Errorf("-checkpoint-every, -sample-every, -eval-every and -test-images must be positive")
 	}

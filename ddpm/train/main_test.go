@@ -327,3 +327,69 @@ func TestResumeKeepsTheRecipe(t *testing.T) {
 		}
 	}
 }
+
+// -init starts a new run from a weights file: its network, a new batch size,
+// the file named in the checkpoint, and a first step that moves away from it
+// (an optimiser step, not a fresh network).
+func TestInitFineTunes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny network")
+	}
+	src := t.TempDir()
+	if err := run(tinyRun(t, src, "-steps", "2"), nil); err != nil {
+		t.Fatal(err)
+	}
+	from := runPaths{dir: src}.weights()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-init", from, "-resume"}, "pass one of them"},
+		{[]string{"-init", from, "-channels", "8", "-groups", "2"}, "drop -channels"},
+		{[]string{"-init", filepath.Join(src, "missing.safetensors")}, "-init"},
+	} {
+		o, err := parseFlags(append([]string{"-out", t.TempDir(), "-steps", "1", "-backend", "cpu", "-test-images", "8"}, tc.args...))
+		if err == nil {
+			err = run(o, nil)
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one mentioning %q", tc.args, err, tc.want)
+		}
+	}
+
+	dir := t.TempDir()
+	o, err := parseFlags([]string{"-out", dir, "-init", from, "-batch", "6", "-steps", "1", "-test-images", "8",
+		"-sample-every", "0", "-backend", "cpu", "-ema", "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run(o, nil); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := safetensors.ReadFile(runPaths{dir: dir}.checkpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Metadata["batch"] != "6" || !strings.HasPrefix(ck.Metadata[metaInit], from+" (step 2)") {
+		t.Errorf("checkpoint metadata %v: want batch 6 and init %q (step 2)", ck.Metadata, from)
+	}
+	a, _ := safetensors.ReadFile(from)
+	b, _ := safetensors.ReadFile(runPaths{dir: dir}.weights())
+	var moved, far float64
+	for _, name := range []string{"conv_in.weight", "conv_out.weight"} {
+		ta, tb := a.Tensor(name), b.Tensor(name)
+		if ta == nil || tb == nil {
+			t.Fatalf("no tensor %s", name)
+		}
+		for i := range ta.Data {
+			d := float64(tb.Data[i] - ta.Data[i])
+			moved += d * d
+			if d > 0.01 || d < -0.01 {
+				far++ // Adam's first step moves each weight by at most about lr
+			}
+		}
+	}
+	if moved == 0 || far > 0 {
+		t.Errorf("after one step from -init: squared change %g, %v weights moved more than 0.01", moved, far)
+	}
+}

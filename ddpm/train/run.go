@@ -77,6 +77,7 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 	}
 	paths.removeStaleTemps()
 	haveCheckpoint := o.resume
+	initFrom := meta[metaInit] // the weights a fine-tuning run started from
 	elapsed, _ := strconv.ParseFloat(meta["elapsed_s"], 64)
 	var engine training.Engine
 	if o.backend == "gorgonia" {
@@ -120,6 +121,9 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 		tr.Config.DecayFrom, tr.Config.DecayTo = o.decayFrom, total
 	}
 	fmt.Fprintf(os.Stderr, "recipe: %s\n", recipe(tr.Config, tr.Step+1))
+	if initFrom != "" && tr.Step == 0 {
+		fmt.Fprintf(os.Stderr, "starting from the weights in %s (fresh optimiser state)\n", initFrom)
+	}
 	if tr.Step > 0 {
 		fmt.Fprintf(os.Stderr, "resuming at step %d of %d\n", tr.Step, total)
 	}
@@ -167,6 +171,9 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 		}
 		meta := map[string]string{"seed": strconv.FormatUint(o.seed, 10), "batch": strconv.Itoa(o.batch),
 			"elapsed_s": fmt.Sprintf("%.0f", elapsedNow()), "backend": backendName, metaTotal: strconv.Itoa(total)}
+		if initFrom != "" {
+			meta[metaInit] = initFrom
+		}
 		if err := tr.SaveCheckpoint(paths.checkpoint(), meta); err != nil {
 			return fmt.Errorf("writing the checkpoint (the previous one is intact): %v", err)
 		}
@@ -272,6 +279,10 @@ func (p runPaths) lossPlot() string   { return filepath.Join(p.dir, "loss.png") 
 // metaTotal is the checkpoint metadata key of the run's length in steps.
 const metaTotal = "total_steps"
 
+// metaInit is the checkpoint metadata key of the weights file (and its step)
+// that a run started with -init began from.
+const metaInit = "init"
+
 // removeStaleTemps deletes the temporary files a killed run left behind
 // (files are written to .NAME.tmp* and renamed into place).
 func (p runPaths) removeStaleTemps() {
@@ -330,6 +341,9 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 		if o.resume {
 			return nil, nil, fmt.Errorf("-resume: no checkpoint in %s", p.dir)
 		}
+		if o.init != "" {
+			return initRun(o, cfg, sched, tc, be)
+		}
 		if err := cfg.Validate(); err != nil {
 			return nil, nil, err
 		}
@@ -383,6 +397,36 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 	saved.DecayFrom, saved.DecayTo = 0, 0
 	tr.Config = saved
 	return tr, meta, nil
+}
+
+// initRun starts a new run from the weights in o.init: the network and
+// schedule are the file's (flags that name others are an error), the
+// optimiser starts afresh and the weight average starts at the weights.
+func initRun(o *options, cfg unet.Config, sched *ddpm.Schedule, tc unet.TrainConfig, be nn.Backend) (*unet.Trainer, map[string]string, error) {
+	m, meta, err := unet.Load(o.init, be)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-init: %v", err)
+	}
+	fileSched, err := unet.ScheduleOf(meta)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-init %s: %v", o.init, err)
+	}
+	got := m.Config
+	switch {
+	case (o.set["channels"] && got.Channels != cfg.Channels) || (o.set["groups"] && got.Groups != cfg.Groups) ||
+		(o.set["cond"] && got.NumClasses != cfg.NumClasses):
+		return nil, nil, fmt.Errorf("-init %s holds the model %s, the flags ask for %s: drop -channels/-groups/-cond", o.init, got, cfg)
+	case (o.set["schedule"] || o.set["T"]) && (fileSched.Kind != sched.Kind || fileSched.T() != sched.T()):
+		return nil, nil, fmt.Errorf("-init %s uses the %s schedule with T=%d, the flags ask for %s with T=%d", o.init, fileSched.Kind, fileSched.T(), sched.Kind, sched.T())
+	}
+	if err := got.CheckMemory(o.batch, true, int64(o.maxMemoryGB*1e9)); err != nil {
+		return nil, nil, fmt.Errorf("%v; raise -max-memory to train it anyway", err)
+	}
+	from := o.init
+	if s := meta[unet.MetaStep]; s != "" {
+		from += " (step " + s + ")"
+	}
+	return unet.NewTrainer(m, fileSched, tc), map[string]string{metaInit: from}, nil
 }
 
 // sampleGrid writes an 8×8 grid of samples of the digits 0–9 in turn (or
