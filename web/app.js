@@ -188,7 +188,7 @@ function onStep(w, m) {
   showStep();
   if (m.done) {
     window.ddpmTimes.done = performance.now();
-    window.ddpmResult = Array.from(s.x);
+    window.ddpmResult = s.x; // the last step's images (a fresh array each step, never reused)
     window.ddpmDone = true;
     updateControls();
   }

@@ -229,7 +229,7 @@ func pageSamplesLikeNative(t *testing.T, model, weights, sampler, midPNG, endPNG
 	if !eval[bool](t, ctx, "window.ddpmSIMD === true") {
 		t.Error("the workers did not run the WebAssembly SIMD kernels")
 	}
-	got := eval[[]float64](t, ctx, "window.ddpmResult")
+	got := eval[[]float64](t, ctx, "Array.from(window.ddpmResult)")
 	want := native(t, weights, sampler, seed, steps, grid*grid, 2)
 	if len(got) != len(want) {
 		t.Fatalf("page returned %d values, want %d", len(got), len(want))

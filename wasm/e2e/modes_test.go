@@ -208,7 +208,7 @@ func TestEditModesLikeNative(t *testing.T) {
 			}
 			time.Sleep(300 * time.Millisecond) // let a frame show the last step
 			screenshot(t, ctx, os.Getenv("DDPM_SCREENSHOT_"+strings.ToUpper(c.mode)))
-			got := eval[[]float64](t, ctx, "window.ddpmResult")
+			got := eval[[]float64](t, ctx, "Array.from(window.ddpmResult)")
 			want := nativeEdit(t, "dpmpp2m", seed, steps, grid*grid, 2, e)
 			if len(got) != len(want) {
 				t.Fatalf("page returned %d values, want %d", len(got), len(want))
