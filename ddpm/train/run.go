@@ -347,8 +347,8 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 		if err := cfg.Validate(); err != nil {
 			return nil, nil, err
 		}
-		if err := cfg.CheckMemory(o.batch, true, int64(o.maxMemoryGB*1e9)); err != nil {
-			return nil, nil, fmt.Errorf("%v; raise -max-memory to train it anyway", err)
+		if err := checkMemory(o, cfg); err != nil {
+			return nil, nil, err
 		}
 		m, err := unet.New(cfg, be, o.seed)
 		if err != nil {
@@ -399,6 +399,15 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 	return tr, meta, nil
 }
 
+// checkMemory refuses a network and batch estimated to need more than
+// -max-memory, before anything of the size is allocated.
+func checkMemory(o *options, cfg unet.Config) error {
+	if err := cfg.CheckMemory(o.batch, true, int64(o.maxMemoryGB*1e9)); err != nil {
+		return fmt.Errorf("%v; raise -max-memory to train it anyway", err)
+	}
+	return nil
+}
+
 // initRun starts a new run from the weights in o.init: the network and
 // schedule are the file's (flags that name others are an error), the
 // optimiser starts afresh and the weight average starts at the weights.
@@ -419,8 +428,8 @@ func initRun(o *options, cfg unet.Config, sched *ddpm.Schedule, tc unet.TrainCon
 	case (o.set["schedule"] || o.set["T"]) && (fileSched.Kind != sched.Kind || fileSched.T() != sched.T()):
 		return nil, nil, fmt.Errorf("-init %s uses the %s schedule with T=%d, the flags ask for %s with T=%d", o.init, fileSched.Kind, fileSched.T(), sched.Kind, sched.T())
 	}
-	if err := got.CheckMemory(o.batch, true, int64(o.maxMemoryGB*1e9)); err != nil {
-		return nil, nil, fmt.Errorf("%v; raise -max-memory to train it anyway", err)
+	if err := checkMemory(o, got); err != nil {
+		return nil, nil, err
 	}
 	from := o.init
 	if s := meta[unet.MetaStep]; s != "" {
