@@ -1,0 +1,104 @@
+// Command widen writes a copy of a weights file with more channels at some
+// levels (unet.Widen): the wider network starts from what the narrow one
+// learned instead of from noise. Train it on with `go run ./ddpm/train -init`.
+//
+//	go run ./cmd/widen -in weights/mnist.safetensors -mults 1,2,4 -out runs/wide-init.safetensors
+//	go run ./ddpm/train -init runs/wide-init.safetensors -out runs/wide
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/ddpm-go/ddpm/ddpm/nn"
+	"github.com/ddpm-go/ddpm/ddpm/safetensors"
+	"github.com/ddpm-go/ddpm/ddpm/unet"
+)
+
+type options struct {
+	in, out, mults string
+	seed           uint64
+	force          bool
+}
+
+func main() {
+	o := &options{}
+	fs := flag.NewFlagSet("widen", flag.ContinueOnError)
+	fs.StringVar(&o.in, "in", "weights/mnist.safetensors", "weights to widen")
+	fs.StringVar(&o.out, "out", "", "where to write the wider network's weights (required)")
+	fs.StringVar(&o.mults, "mults", "", "the new channel mults, each a whole multiple of the old, e.g. 1,2,4 (required)")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the random shares that split each weight among a channel's copies")
+	fs.BoolVar(&o.force, "force", false, "replace -out if it exists")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/widen -mults M,M,M -out FILE [flags]\n\nWrites a copy of a network with more channels at some levels, computing (nearly) the same function, to train on with `go run ./ddpm/train -init FILE`.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		os.Exit(2)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "widen: unexpected argument %q (flags start with -)\n", fs.Arg(0))
+		os.Exit(2)
+	}
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "widen:", err)
+		os.Exit(1)
+	}
+}
+
+func parseMults(s string) ([]int, error) {
+	if s == "" {
+		return nil, errors.New("-mults is required, e.g. -mults 1,2,4")
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("-mults %q: %q is not a whole number ≥ 1", s, f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func run(o *options) error {
+	mults, err := parseMults(o.mults)
+	if err != nil {
+		return err
+	}
+	if o.out == "" {
+		return errors.New("-out is required: where to write the wider weights")
+	}
+	if _, err := os.Stat(o.out); err == nil && !o.force {
+		return fmt.Errorf("%s exists; pass -force to replace it", o.out)
+	}
+	m, meta, err := unet.Load(o.in, nn.CPU{})
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no weights at %s (pass -in)", o.in)
+	}
+	if err != nil {
+		return err
+	}
+	cfg := m.Config
+	cfg.Mults = mults
+	w, err := unet.Widen(m, cfg, o.seed)
+	if err != nil {
+		return err
+	}
+	delete(meta, unet.MetaFormat)
+	delete(meta, unet.MetaConfig)
+	meta["widened_from"] = fmt.Sprintf("%s (%s, step %s)", o.in, m.Config, meta[unet.MetaStep])
+	if err := w.Save(o.out, w.Weights, safetensors.F32, meta); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s: channel mults %v → %v, %d → %d parameters\n", o.out, m.Config.Mults, mults, m.NumParams(), w.NumParams())
+	return nil
+}
