@@ -18,6 +18,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/ddpm-go/ddpm/ddpm"
@@ -60,6 +62,7 @@ func main() {
 type options struct {
 	steps, epochs, batch, channels   int
 	groups                           int
+	mults                            []int // channel mults per level
 	lr, ema, pUncond, maxMemoryGB    float64
 	minSNR                           float64
 	warmup, decayFrom                int
@@ -82,7 +85,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.warmup, "warmup", 0, "raise the learning rate linearly from 0 over the first N steps")
 	fs.IntVar(&o.decayFrom, "decay-from", -1, "from this step on, lower the learning rate along a cosine to 0 at the last step (-1: constant)")
 	fs.Float64Var(&o.minSNR, "min-snr", 0, "weight each image's loss by min(SNR, γ)/SNR, min-SNR-γ (5 is the paper's; 0: the plain mean)")
-	fs.IntVar(&o.channels, "channels", 16, "U-Net width C (levels have C, 2C, 2C channels)")
+	fs.IntVar(&o.channels, "channels", 16, "U-Net width C (level i has C·mults[i] channels)")
+	mults := fs.String("mults", "1,2,2", "channel mults per level, top (32×32) first: C, 2C, 2C channels by default")
 	fs.IntVar(&o.groups, "groups", 8, "GroupNorm groups; C must be a multiple (keep ≥ 2 channels per group: one per group erases each channel's mean)")
 	fs.BoolVar(&o.cond, "cond", true, "class-conditional with a null label (classifier-free guidance)")
 	fs.Float64Var(&o.pUncond, "p-uncond", 0.1, "probability of training on the null label (with -cond)")
@@ -110,6 +114,10 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
+	}
+	var err error
+	if o.mults, err = parseMults(*mults); err != nil {
+		return nil, err
 	}
 	o.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
@@ -151,4 +159,17 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("unknown -backend %q (want auto, cuda, cpu or gorgonia)", o.backend)
 	}
 	return o, nil
+}
+
+// parseMults reads -mults: whole numbers ≥ 1 separated by commas.
+func parseMults(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("-mults %q: want whole numbers ≥ 1 separated by commas, such as 1,2,2", s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -35,6 +35,8 @@ func TestParseFlagsRejects(t *testing.T) {
 		{[]string{"-min-snr", "NaN"}, "-min-snr"},
 		{[]string{"-ema", "NaN"}, "-ema NaN"},
 		{[]string{"-p-uncond", "NaN"}, "-p-uncond NaN"},
+		{[]string{"-mults", "1,2,x"}, "-mults \"1,2,x\""},
+		{[]string{"-mults", "1,0"}, "-mults"},
 		{[]string{"extra"}, "unexpected argument"},
 		{[]string{"-steps", "0", "-epochs", "0"}, "positive"},
 	} {
@@ -76,7 +78,11 @@ func TestSetupGuardsTheRunFolder(t *testing.T) {
 	if _, _, err := setup(o, p, nn.CPU{}); err == nil || !strings.Contains(err.Error(), "is for the model") {
 		t.Errorf("resume with other -channels: %v", err)
 	}
-	o.channels, o.seed = 8, 2
+	o.channels, o.mults = 8, []int{1, 2, 4}
+	if _, _, err := setup(o, p, nn.CPU{}); err == nil || !strings.Contains(err.Error(), "-mults") {
+		t.Errorf("resume with other -mults: %v", err)
+	}
+	o.mults, o.seed = []int{1, 2, 2}, 2
 	if _, _, err := setup(o, p, nn.CPU{}); err == nil || !strings.Contains(err.Error(), "-seed") {
 		t.Errorf("resume with another seed: %v", err)
 	}
@@ -346,6 +352,7 @@ func TestInitFineTunes(t *testing.T) {
 	}{
 		{[]string{"-init", from, "-resume"}, "pass one of them"},
 		{[]string{"-init", from, "-channels", "8", "-groups", "2"}, "drop -channels"},
+		{[]string{"-init", from, "-mults", "1,2,4"}, "drop -channels/-groups/-mults"},
 		{[]string{"-init", filepath.Join(src, "missing.safetensors")}, "-init"},
 	} {
 		o, err := parseFlags(append([]string{"-out", t.TempDir(), "-steps", "1", "-backend", "cpu", "-test-images", "8"}, tc.args...))

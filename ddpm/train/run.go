@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
 
@@ -329,6 +330,7 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 	cfg := unet.DefaultConfig()
 	cfg.Channels = o.channels
 	cfg.Groups = o.groups
+	cfg.Mults = o.mults
 	if !o.cond {
 		cfg.NumClasses = 0
 	}
@@ -365,7 +367,7 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 		return nil, nil, err
 	}
 	if got := tr.Model.Config.String(); got != cfg.String() {
-		return nil, nil, fmt.Errorf("the checkpoint in %s is for the model %s, the flags ask for %s; use the same -channels/-cond or another -out", p.dir, got, cfg)
+		return nil, nil, fmt.Errorf("the checkpoint in %s is for the model %s, the flags ask for %s; use the same -channels/-groups/-mults/-cond or another -out", p.dir, got, cfg)
 	}
 	if tr.Schedule.Kind != sched.Kind || tr.Schedule.T() != sched.T() {
 		return nil, nil, fmt.Errorf("the checkpoint in %s uses the %s schedule with T=%d, the flags ask for %s with T=%d", p.dir, tr.Schedule.Kind, tr.Schedule.T(), sched.Kind, sched.T())
@@ -423,8 +425,8 @@ func initRun(o *options, cfg unet.Config, sched *ddpm.Schedule, tc unet.TrainCon
 	got := m.Config
 	switch {
 	case (o.set["channels"] && got.Channels != cfg.Channels) || (o.set["groups"] && got.Groups != cfg.Groups) ||
-		(o.set["cond"] && got.NumClasses != cfg.NumClasses):
-		return nil, nil, fmt.Errorf("-init %s holds the model %s, the flags ask for %s: drop -channels/-groups/-cond", o.init, got, cfg)
+		(o.set["mults"] && !slices.Equal(got.Mults, cfg.Mults)) || (o.set["cond"] && got.NumClasses != cfg.NumClasses):
+		return nil, nil, fmt.Errorf("-init %s holds the model %s, the flags ask for %s: drop -channels/-groups/-mults/-cond", o.init, got, cfg)
 	case (o.set["schedule"] || o.set["T"]) && (fileSched.Kind != sched.Kind || fileSched.T() != sched.T()):
 		return nil, nil, fmt.Errorf("-init %s uses the %s schedule with T=%d, the flags ask for %s with T=%d", o.init, fileSched.Kind, fileSched.T(), sched.Kind, sched.T())
 	}
