@@ -12,8 +12,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/ddpm-go/ddpm/ddpm/nn"
 	"github.com/ddpm-go/ddpm/ddpm/safetensors"
@@ -54,25 +52,13 @@ func main() {
 	}
 }
 
-func parseMults(s string) ([]int, error) {
-	if s == "" {
-		return nil, errors.New("-mults is required, e.g. -mults 1,2,4")
-	}
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || v < 1 {
-			return nil, fmt.Errorf("-mults %q: %q is not a whole number ≥ 1", s, f)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
 func run(o *options) error {
-	mults, err := parseMults(o.mults)
+	if o.mults == "" {
+		return errors.New("-mults is required, e.g. -mults 1,2,4")
+	}
+	mults, err := unet.ParseMults(o.mults)
 	if err != nil {
-		return err
+		return fmt.Errorf("-mults: %v", err)
 	}
 	if o.out == "" {
 		return errors.New("-out is required: where to write the wider weights")

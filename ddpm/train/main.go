@@ -18,11 +18,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/ddpm-go/ddpm/ddpm"
+	"github.com/ddpm-go/ddpm/ddpm/unet"
 )
 
 func main() {
@@ -116,8 +115,8 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
 	}
 	var err error
-	if o.mults, err = parseMults(*mults); err != nil {
-		return nil, err
+	if o.mults, err = unet.ParseMults(*mults); err != nil {
+		return nil, fmt.Errorf("-mults: %v", err)
 	}
 	o.set = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
@@ -159,17 +158,4 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("unknown -backend %q (want auto, cuda, cpu or gorgonia)", o.backend)
 	}
 	return o, nil
-}
-
-// parseMults reads -mults: whole numbers ≥ 1 separated by commas.
-func parseMults(s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || v < 1 {
-			return nil, fmt.Errorf("-mults %q: want whole numbers ≥ 1 separated by commas, such as 1,2,2", s)
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }

@@ -35,7 +35,7 @@ func TestParseFlagsRejects(t *testing.T) {
 		{[]string{"-min-snr", "NaN"}, "-min-snr"},
 		{[]string{"-ema", "NaN"}, "-ema NaN"},
 		{[]string{"-p-uncond", "NaN"}, "-p-uncond NaN"},
-		{[]string{"-mults", "1,2,x"}, "-mults \"1,2,x\""},
+		{[]string{"-mults", "1,2,x"}, `-mults: channel mults "1,2,x"`},
 		{[]string{"-mults", "1,0"}, "-mults"},
 		{[]string{"extra"}, "unexpected argument"},
 		{[]string{"-steps", "0", "-epochs", "0"}, "positive"},

@@ -14,17 +14,23 @@ func benchConfig(c int) Config {
 	return cfg
 }
 
-// BenchmarkForward is one noise prediction of the default network (C=16)
-// and of the small one the web page uses (C=8).
+// BenchmarkForward is one noise prediction of the default network (C=16),
+// of the small one the web page offers (C=8), and of the default with 64
+// channels at 8×8 (mults 1,2,4: what cmd/widen made for issue 12).
 func BenchmarkForward(b *testing.B) {
-	for _, c := range []int{16, 8} {
+	wide := DefaultConfig()
+	wide.Mults = []int{1, 2, 4}
+	for _, net := range []struct {
+		name string
+		cfg  Config
+	}{{"C=16", benchConfig(16)}, {"C=8", benchConfig(8)}, {"C=16/mults=1,2,4", wide}} {
 		for _, n := range []int{1, 16, 32, 64} {
-			benchForward(b, c, n)
+			benchForward(b, net.name, net.cfg, n)
 		}
 	}
 }
 
-func benchForward(b *testing.B, c, n int) {
+func benchForward(b *testing.B, name string, cfg Config, n int) {
 	// In WebAssembly, with and without the SIMD kernels (nn.SetWasmSIMD).
 	type mode struct {
 		suffix string
@@ -35,10 +41,10 @@ func benchForward(b *testing.B, c, n int) {
 		modes = []mode{{"/simd=off", false}, {"/simd=on", true}}
 	}
 	for _, md := range modes {
-		b.Run(fmt.Sprintf("C=%d/batch=%d%s", c, n, md.suffix), func(b *testing.B) {
+		b.Run(fmt.Sprintf("%s/batch=%d%s", name, n, md.suffix), func(b *testing.B) {
 			nn.SetWasmSIMD(md.simd)
 			defer nn.SetWasmSIMD(true)
-			m, _ := New(benchConfig(c), nn.CPU{}, 1)
+			m, _ := New(cfg, nn.CPU{}, 1)
 			x := make([]float32, n*m.Config.Pixels())
 			ddpm.NewRNG(1).Normal(x)
 			eps := make([]float32, len(x))

@@ -8,6 +8,8 @@ package unet
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // Config describes a network; it is stored in the weights file, so a weights
@@ -130,4 +132,18 @@ func (c Config) CheckMemory(batch int, train bool, limit int64) error {
 func (c Config) String() string {
 	b, _ := json.Marshal(c)
 	return string(b)
+}
+
+// ParseMults reads channel mults written as on the command line: whole
+// numbers ≥ 1 separated by commas, such as "1,2,2".
+func ParseMults(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("channel mults %q: want whole numbers ≥ 1 separated by commas, such as 1,2,2", s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
