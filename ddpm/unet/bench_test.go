@@ -23,7 +23,7 @@ func BenchmarkForward(b *testing.B) {
 	for _, net := range []struct {
 		name string
 		cfg  Config
-	}{{"C=16", benchConfig(16)}, {"C=8", benchConfig(8)}, {"C=16/mults=1,2,4", wide}} {
+	}{{"C=16", benchConfig(16)}, {"C=8", benchConfig(8)}, {"C=16,mults=1,2,4", wide}} {
 		for _, n := range []int{1, 16, 32, 64} {
 			benchForward(b, net.name, net.cfg, n)
 		}
