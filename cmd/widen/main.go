@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
 
 	"github.com/ddpm-go/ddpm/ddpm/nn"
 	"github.com/ddpm-go/ddpm/ddpm/safetensors"
@@ -26,24 +28,24 @@ type options struct {
 
 func main() {
 	o := &options{}
-	fs := flag.NewFlagSet("widen", flag.ContinueOnError)
-	fs.StringVar(&o.in, "in", "weights/mnist.safetensors", "weights to widen")
-	fs.StringVar(&o.out, "out", "", "where to write the wider network's weights (required)")
-	fs.StringVar(&o.mults, "mults", "", "the new channel mults, each a whole multiple of the old, e.g. 1,2,4 (required)")
-	fs.Uint64Var(&o.seed, "seed", 1, "seed of the random shares that split each weight among a channel's copies")
-	fs.BoolVar(&o.force, "force", false, "replace -out if it exists")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/widen -mults M,M,M -out FILE [flags]\n\nWrites a copy of a network with more channels at some levels, computing (nearly) the same function, to train on with `go run ./ddpm/train -init FILE`.\n\nFlags:\n")
-		fs.PrintDefaults()
+	flags := flag.NewFlagSet("widen", flag.ContinueOnError)
+	flags.StringVar(&o.in, "in", "weights/mnist.safetensors", "weights to widen")
+	flags.StringVar(&o.out, "out", "", "where to write the wider network's weights (required)")
+	flags.StringVar(&o.mults, "mults", "", "the new channel mults, each a whole multiple of the old, e.g. 1,2,4 (required)")
+	flags.Uint64Var(&o.seed, "seed", 1, "seed of the random shares that split each weight among a channel's copies")
+	flags.BoolVar(&o.force, "force", false, "replace -out if it exists")
+	flags.Usage = func() {
+		fmt.Fprintf(flags.Output(), "Usage: go run ./cmd/widen -mults M,M,M -out FILE [flags]\n\nWrites a copy of a network with more channels at some levels, computing (nearly) the same function, to train on with `go run ./ddpm/train -init FILE`.\n\nFlags:\n")
+		flags.PrintDefaults()
 	}
-	if err := fs.Parse(os.Args[1:]); err != nil {
+	if err := flags.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
 		os.Exit(2)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "widen: unexpected argument %q (flags start with -)\n", fs.Arg(0))
+	if flags.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "widen: unexpected argument %q (flags start with -)\n", flags.Arg(0))
 		os.Exit(2)
 	}
 	if err := run(o); err != nil {
@@ -63,8 +65,13 @@ func run(o *options) error {
 	if o.out == "" {
 		return errors.New("-out is required: where to write the wider weights")
 	}
-	if _, err := os.Stat(o.out); err == nil && !o.force {
-		return fmt.Errorf("%s exists; pass -force to replace it", o.out)
+	if st, err := os.Stat(o.out); err == nil {
+		if st.IsDir() {
+			return fmt.Errorf("-out %s is a folder; give a file name, such as %s", o.out, filepath.Join(o.out, "wide-init.safetensors"))
+		}
+		if !o.force {
+			return fmt.Errorf("%s exists; pass -force to replace it", o.out)
+		}
 	}
 	m, meta, err := unet.Load(o.in, nn.CPU{})
 	if errors.Is(err, fs.ErrNotExist) {
@@ -73,15 +80,24 @@ func run(o *options) error {
 	if err != nil {
 		return err
 	}
+	if slices.Equal(mults, m.Config.Mults) {
+		return fmt.Errorf("-mults %s are the network's own: nothing to widen", o.mults)
+	}
 	cfg := m.Config
 	cfg.Mults = mults
 	w, err := unet.Widen(m, cfg, o.seed)
 	if err != nil {
 		return err
 	}
-	delete(meta, unet.MetaFormat)
-	delete(meta, unet.MetaConfig)
+	// The wide network never trained at this shape: the step moves into
+	// widened_from, so a run started from it does not claim it, and the
+	// training time goes.
 	meta["widened_from"] = fmt.Sprintf("%s (%s, step %s)", o.in, m.Config, meta[unet.MetaStep])
+	delete(meta, unet.MetaStep)
+	delete(meta, "elapsed_s")
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return err
+	}
 	if err := w.Save(o.out, w.Weights, safetensors.F32, meta); err != nil {
 		return err
 	}

@@ -2,9 +2,11 @@ package unet
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 )
 
 // Widen returns a copy of m with more channels at some levels: cfg must be
@@ -16,13 +18,15 @@ import (
 // training can make them differ. Repeating each channel in place keeps every
 // GroupNorm group an exact k-fold copy of an old one wherever the widening is
 // uniform, so widening every level by the same factor computes the same
-// function up to rounding. A level wider than the one above it is not:
-// the GroupNorm of the concatenation [h, skip] going up mixes old groups,
-// which training then has to repair.
+// function up to rounding. Widening neighbouring levels by different factors
+// does not: going up, the GroupNorm over the concatenation [h, skip] then
+// mixes old groups, which training has to repair.
 func Widen(m *Model, cfg Config, seed uint64) (*Model, error) {
 	old := m.Config
-	if len(cfg.Mults) != len(old.Mults) ||
-		cfg.ImageSize != old.ImageSize || cfg.InChannels != old.InChannels || cfg.Channels != old.Channels ||
+	if len(cfg.Mults) != len(old.Mults) {
+		return nil, fmt.Errorf("unet: %d channel mults for a network of %d levels", len(cfg.Mults), len(old.Mults))
+	}
+	if cfg.ImageSize != old.ImageSize || cfg.InChannels != old.InChannels || cfg.Channels != old.Channels ||
 		cfg.NumResBlocks != old.NumResBlocks || cfg.Attention != old.Attention || cfg.Groups != old.Groups ||
 		cfg.NumClasses != old.NumClasses {
 		return nil, fmt.Errorf("unet: can only widen %s by its channel mults (got %s)", old, cfg)
@@ -46,9 +50,10 @@ func Widen(m *Model, cfg Config, seed uint64) (*Model, error) {
 		off += n
 	}
 	plan := widenPlan(old, cfg)
-	for name := range plan {
+	for _, name := range slices.Sorted(maps.Keys(plan)) {
 		if w.Param(name) == nil {
-			return nil, fmt.Errorf("unet: widening %s to %s would drop %s", old, cfg, name)
+			block, _, _ := strings.Cut(name, ".skip.")
+			return nil, fmt.Errorf("unet: channel mults %v would make %s as wide at its input as at its output, leaving no place for its 1×1 skip conv: keep neighbouring levels that differ in %v different", cfg.Mults, block, old.Mults)
 		}
 	}
 	rnd := rand.New(rand.NewPCG(seed, 0x3edde9))

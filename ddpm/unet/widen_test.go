@@ -119,12 +119,12 @@ func TestWidenRefuses(t *testing.T) {
 		want     string
 	}{
 		{[]int{1, 2, 2}, []int{1, 2, 3}, nil, "not a whole multiple"},
-		{[]int{1, 2, 2}, []int{1, 2}, nil, "only widen"},
+		{[]int{1, 2, 2}, []int{1, 2}, nil, "2 channel mults for a network of 3 levels"},
 		{[]int{1, 2, 2}, []int{1, 2, 2}, func(c *Config) { c.Groups = 4 }, "only widen"},
 		{[]int{1, 2, 2}, []int{1, 2, 2}, func(c *Config) { c.Channels = 32 }, "only widen"},
 		// Level 2's input grows to its output's width: the old block's 1×1
 		// skip conv has no place in the new one.
-		{[]int{1, 1, 2}, []int{1, 2, 2}, nil, "would drop"},
+		{[]int{1, 1, 2}, []int{1, 2, 2}, nil, "down.2.res.0 as wide at its input as at its output"},
 	} {
 		m := randomModel(t, tc.from)
 		cfg := m.Config
