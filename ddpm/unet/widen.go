@@ -88,6 +88,9 @@ func sameChans(n int) chans {
 	return c
 }
 
+// old is the number of channels of the old tensor.
+func (c chans) old() int { return slices.Max(c) + 1 }
+
 // repeated is n old channels each repeated k times in place.
 func repeated(n, k int) chans {
 	c := make(chans, n*k)
@@ -99,7 +102,7 @@ func repeated(n, k int) chans {
 
 // concat is the channels of [a, b], b's old channels numbered after a's.
 func concat(a, b chans) chans {
-	na := slices.Max(a) + 1
+	na := a.old()
 	c := slices.Clone(a)
 	for _, j := range b {
 		c = append(c, na+j)
@@ -110,7 +113,6 @@ func concat(a, b chans) chans {
 // widening says how one parameter of the wide network comes from the old one.
 type widening struct {
 	out, in chans   // output and input channels (in nil for a vector)
-	oldIn   int     // the old input channel count (the old tensor's second dim)
 	ident   bool    // the old network had no such parameter: an identity 1×1 conv (zero bias)
 	scale   float32 // multiplies the q rows of an attention block's qkv (0: none)
 }
@@ -127,7 +129,8 @@ func (s widening) fill(dst, old []float32, shape []int, rnd func() float64) {
 	}
 	rest := numel(shape[2:])
 	// copies[j] lists the new input channels that repeat old channel j.
-	copies := make([][]int, s.oldIn)
+	oldIn := s.in.old()
+	copies := make([][]int, oldIn)
 	for i, j := range s.in {
 		copies[j] = append(copies[j], i)
 	}
@@ -141,7 +144,7 @@ func (s widening) fill(dst, old []float32, shape []int, rnd func() float64) {
 				case s.ident && ji == jo:
 					v = 1
 				case !s.ident:
-					v = old[(jo*s.oldIn+ji)*rest+r] * s.rowScale(o)
+					v = old[(jo*oldIn+ji)*rest+r] * s.rowScale(o)
 				}
 				share = share[:0]
 				sum := 0.0
@@ -174,7 +177,7 @@ func widenPlan(old, cfg Config) map[string]widening {
 		level[i] = repeated(old.Channels*old.Mults[i], cfg.Mults[i]/old.Mults[i])
 	}
 	conv := func(name string, out, in chans) {
-		plan[name+".weight"] = widening{out: out, in: in, oldIn: slices.Max(in) + 1}
+		plan[name+".weight"] = widening{out: out, in: in}
 		plan[name+".bias"] = widening{out: out}
 	}
 	norm := func(name string, c chans) {
@@ -188,12 +191,11 @@ func widenPlan(old, cfg Config) map[string]widening {
 		conv(name+".temb_proj", out, td)
 		norm(name+".norm2", out)
 		conv(name+".conv2", out, out)
-		oldIn, oldOut := slices.Max(in)+1, slices.Max(out)+1
 		switch {
-		case oldIn != oldOut:
+		case in.old() != out.old():
 			conv(name+".skip", out, in)
 		case len(in) != len(out): // the old block added its input as it was
-			plan[name+".skip.weight"] = widening{out: out, in: in, oldIn: oldIn, ident: true}
+			plan[name+".skip.weight"] = widening{out: out, in: in, ident: true}
 			plan[name+".skip.bias"] = widening{out: out, ident: true}
 		}
 	}
@@ -214,9 +216,9 @@ func widenPlan(old, cfg Config) map[string]widening {
 		qkv := concat(concat(ch, ch), ch)
 		// qᵀk sums over k times as many channels and is divided by √k more:
 		// q's rows shrink by 1/√k to keep the scores.
-		k := float64(len(ch)) / float64(slices.Max(ch)+1)
+		k := float64(len(ch)) / float64(ch.old())
 		scale := float32(1 / math.Sqrt(k))
-		plan["mid.attn.qkv.weight"] = widening{out: qkv, in: ch, oldIn: slices.Max(ch) + 1, scale: scale}
+		plan["mid.attn.qkv.weight"] = widening{out: qkv, in: ch, scale: scale}
 		plan["mid.attn.qkv.bias"] = widening{out: qkv, scale: scale}
 		conv("mid.attn.proj", ch, ch)
 	}
