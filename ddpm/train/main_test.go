@@ -33,6 +33,8 @@ func TestParseFlagsRejects(t *testing.T) {
 		{[]string{"-decay-from", "-2"}, "-decay-from -2"},
 		{[]string{"-min-snr", "-1"}, "-min-snr"},
 		{[]string{"-min-snr", "NaN"}, "-min-snr"},
+		{[]string{"-x0-floor", "-0.5"}, "-x0-floor"},
+		{[]string{"-x0-floor", "Inf"}, "-x0-floor"},
 		{[]string{"-ema", "NaN"}, "-ema NaN"},
 		{[]string{"-p-uncond", "NaN"}, "-p-uncond NaN"},
 		{[]string{"-mults", "1,2,x"}, `-mults: channel mults "1,2,x"`},
@@ -297,7 +299,7 @@ func TestResumeKeepsTheRecipe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a tiny network")
 	}
-	recipe := []string{"-warmup", "2", "-decay-from", "3", "-min-snr", "5", "-lr", "1e-3"}
+	recipe := []string{"-warmup", "2", "-decay-from", "3", "-min-snr", "5", "-x0-floor", "0.01", "-lr", "1e-3"}
 	whole, parts := t.TempDir(), t.TempDir()
 	if err := run(tinyRun(t, whole, append(recipe, "-steps", "6")...), nil); err != nil {
 		t.Fatal(err)

@@ -26,6 +26,12 @@ type TrainConfig struct {
 	// (min-SNR-γ, Hang et al. 2023, for ε-prediction), which lowers the
 	// weight of the nearly clean timesteps; 0 is the paper's plain mean.
 	MinSNRGamma float64
+
+	// X0Floor κ > 0 keeps each image's weight in x̂₀ terms at least κ: the
+	// ε-loss weight becomes max(w·SNR_t, κ)/SNR_t. The ε-loss weighs an
+	// error in x̂₀ by SNR_t, nearly 0 at the noisiest timesteps (4e-5 at
+	// t = 999), where the sampler's first steps read x̂₀; 0: no floor.
+	X0Floor float64 `json:",omitempty"`
 }
 
 // LRAt returns the learning rate of the step-th optimiser step (from 1).
@@ -41,14 +47,22 @@ func (c TrainConfig) LRAt(step int) float64 {
 	return lr
 }
 
+// Weighted reports whether the loss weighs images unequally (min-SNR or an
+// x̂₀ floor).
+func (c TrainConfig) Weighted() bool { return c.MinSNRGamma > 0 || c.X0Floor > 0 }
+
 // LossWeight returns the weight of an image's loss at timestep index t
-// (1 without min-SNR weighting).
+// (1 without min-SNR weighting or an x̂₀ floor).
 func (c TrainConfig) LossWeight(s *ddpm.Schedule, t int) float64 {
-	if c.MinSNRGamma <= 0 {
+	if !c.Weighted() {
 		return 1
 	}
 	snr := s.AlphaBar[t] / (1 - s.AlphaBar[t])
-	return math.Min(snr, c.MinSNRGamma) / snr
+	w := snr // the weight of an x̂₀ error in the plain ε-loss
+	if c.MinSNRGamma > 0 {
+		w = math.Min(snr, c.MinSNRGamma)
+	}
+	return math.Max(w, c.X0Floor) / snr
 }
 
 // DefaultTrainConfig returns the settings of the MNIST tutorial and the paper.
@@ -110,7 +124,7 @@ func (t *Trainer) TrainStep(x0 []float32, n int, labels []int, rng *ddpm.RNG) (f
 // timesteps and labels (the noise-prediction MSE, each image weighted by
 // Config.LossWeight), and leaves its gradient in Model.Grads.
 func (t *Trainer) Gradient(xt, eps []float32, n int, ts, labels []int) (float64, error) {
-	loss, err := t.loss(xt, eps, n, ts, labels, t.Config.MinSNRGamma > 0)
+	loss, err := t.loss(xt, eps, n, ts, labels, t.Config.Weighted())
 	if err != nil {
 		return 0, err
 	}

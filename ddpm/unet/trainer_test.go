@@ -52,6 +52,42 @@ func TestLossWeight(t *testing.T) {
 	}
 }
 
+// TestX0Floor checks the x̂₀ floor by hand at a few timesteps: the weight of
+// an x̂₀ error (ε-weight × SNR) never falls below κ, and the floor leaves
+// alone the timesteps whose weight is above it.
+func TestX0Floor(t *testing.T) {
+	s := ddpm.NewLinear(1000, 1e-4, 0.02)
+	snr := func(ti int) float64 { return s.AlphaBar[ti] / (1 - s.AlphaBar[ti]) }
+	for _, tc := range []struct {
+		gamma, kappa float64
+		t            int
+		want         float64
+	}{
+		{0, 0.01, 999, 0.01 / snr(999)}, // pure noise: the floor, about 250
+		{0, 0.01, 500, 1},               // SNR 0.084 > κ: the plain weight
+		{0, 0.01, 800, 0.01 / snr(800)}, // SNR 0.0015 < κ
+		{5, 0.01, 0, 5 / snr(0)},        // min-SNR still lowers clean steps
+		{5, 0.01, 999, 0.01 / snr(999)}, // and the floor raises the noisiest
+		{5, 0, 999, 1},                  // no floor: min-SNR alone
+		{0, 10, 100, 10 / snr(100)},     // a floor above min-SNR's cap wins
+	} {
+		c := TrainConfig{MinSNRGamma: tc.gamma, X0Floor: tc.kappa}
+		if !c.Weighted() {
+			t.Fatalf("γ=%v κ=%v: Weighted() = false", tc.gamma, tc.kappa)
+		}
+		w := c.LossWeight(s, tc.t)
+		if math.Abs(w-tc.want) > 1e-9*tc.want {
+			t.Errorf("γ=%v κ=%v t=%d: weight %v, want %v", tc.gamma, tc.kappa, tc.t, w, tc.want)
+		}
+		if x0 := w * snr(tc.t); tc.kappa > 0 && x0 < tc.kappa*(1-1e-12) {
+			t.Errorf("γ=%v κ=%v t=%d: x̂₀ weight %v below the floor", tc.gamma, tc.kappa, tc.t, x0)
+		}
+	}
+	if w := (TrainConfig{X0Floor: 0.01}).LossWeight(s, 999); w < 200 || w > 300 {
+		t.Errorf("κ=0.01 at t=999: weight %v, want about 250 (SNR 4e-5)", w)
+	}
+}
+
 // TestMinSNRGradient checks the weighted loss and its gradient against
 // single-image passes: per image the network is independent of the rest of
 // the batch, so the weighted batch gradient is Σ_i (w_i/n)·∇mse_i.
