@@ -21,6 +21,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +41,7 @@ type options struct {
 	guidance                     []float64
 	perClass, batch              int
 	eta                          float64
-	uncond                       bool
+	uncond, x0                   bool
 	seed                         uint64
 }
 
@@ -75,7 +76,16 @@ type Row struct {
 	Accuracy      float64   `json:"accuracy"`
 	ClassAccuracy []float64 `json:"class_accuracy"`
 	Distance
-	Seconds float64 `json:"seconds"`
+	Seconds float64   `json:"seconds"`
+	X0      []X0Point `json:"x0_accuracy,omitempty"` // with -x0
+}
+
+// X0Point is the classifier's accuracy on the clipped x̂₀ the sampler
+// predicted at timestep T, over a row's samples: where along the reverse
+// process the digit is right, and where it goes wrong.
+type X0Point struct {
+	T        int     `json:"t"`
+	Accuracy float64 `json:"accuracy"`
 }
 
 // Uncond reports unconditional samples: how often the classifier sees each digit.
@@ -114,6 +124,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&guidance, "guidance", "1,2", "comma-separated guidance scales for conditional samples")
 	fs.IntVar(&o.perClass, "per-class", 100, "conditional samples per digit in each row (unconditional rows draw 10× this)")
 	fs.BoolVar(&o.uncond, "uncond", true, "also sample with the null label, for each sampler and step count")
+	fs.BoolVar(&o.x0, "x0", false, "also classify each conditional sample's x̂₀ after every step (the samples are the same)")
 	fs.IntVar(&o.batch, "batch", 50, "images per network call")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON here")
@@ -255,11 +266,20 @@ func conditionalRow(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm
 		labels[i] = i % 10
 	}
 	fmt.Fprintf(os.Stderr, "%s, %d steps, guidance %g:\n", kind, steps, g)
-	preds, feats, steps, err := sampleAndJudge(o, ref, model, sched, kind, steps, labels, o.seed)
+	preds, feats, steps, x0, err := sampleAndJudge(o, ref, model, sched, kind, steps, labels, o.seed, o.x0)
 	if err != nil {
 		return Row{}, err
 	}
 	row := Row{Sampler: kind, Steps: steps, Guidance: g, ClassAccuracy: make([]float64, 10)}
+	for _, st := range x0 {
+		right := 0
+		for i, p := range st.preds {
+			if p == labels[i] {
+				right++
+			}
+		}
+		row.X0 = append(row.X0, X0Point{T: st.t, Accuracy: float64(right) / float64(n)})
+	}
 	correct := 0
 	for i, p := range preds {
 		if p == labels[i] {
@@ -286,7 +306,7 @@ func unconditionalRow(o *options, ref *reference, m *unet.Model, sched *ddpm.Sch
 		}
 	}
 	fmt.Fprintf(os.Stderr, "%s, %d steps, unconditional:\n", kind, steps)
-	preds, feats, steps, err := sampleAndJudge(o, ref, m, sched, kind, steps, labels, o.seed+1)
+	preds, feats, steps, _, err := sampleAndJudge(o, ref, m, sched, kind, steps, labels, o.seed+1, false)
 	if err != nil {
 		return Uncond{}, err
 	}
@@ -299,36 +319,59 @@ func unconditionalRow(o *options, ref *reference, m *unet.Model, sched *ddpm.Sch
 	return u, err
 }
 
+// stepVerdicts is the classifier's verdict on every sample's x̂₀ at one
+// timestep.
+type stepVerdicts struct {
+	t     int
+	preds []int
+}
+
 // sampleAndJudge draws 10·perClass samples in batches (labels may be nil for
 // an unconditional model) and keeps only the classifier's verdict and
 // features of each, so memory does not grow with the count. It also returns
-// the number of steps the sampler takes.
-func sampleAndJudge(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm.Schedule, kind string, steps int, labels []int, seed uint64) ([]int, []float32, int, error) {
+// the number of steps the sampler takes and, with x0, the verdicts on x̂₀
+// after each step.
+func sampleAndJudge(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm.Schedule, kind string, steps int, labels []int, seed uint64, x0 bool) ([]int, []float32, int, []stepVerdicts, error) {
 	n, px := 10*o.perClass, classifier.Size*classifier.Size
 	var preds []int
 	var feats []float32
+	var verdicts []stepVerdicts
 	taken := 0
 	for lo := 0; lo < n; lo += o.batch {
 		hi := min(lo+o.batch, n)
 		s, err := ddpm.NewSampler(kind, sched, steps, o.eta)
 		if err != nil {
-			return nil, nil, 0, err
+			return nil, nil, 0, nil, err
 		}
 		taken = len(s.Timesteps())
 		var ls []int
 		if labels != nil {
 			ls = labels[lo:hi]
 		}
-		x, err := ddpm.Sample(model, s, hi-lo, px, ls, ddpm.NewRNGStream(seed, uint64(lo)))
+		p, err := ddpm.NewProcess(model, s, hi-lo, px, ls, ddpm.NewRNGStream(seed, uint64(lo)))
 		if err != nil {
-			return nil, nil, 0, err
+			return nil, nil, 0, nil, err
 		}
+		var onStep func(*ddpm.Process) error
+		if x0 {
+			verdicts = slices.Grow(verdicts, taken)[:taken]
+			onStep = func(p *ddpm.Process) error {
+				v := &verdicts[p.Index()-1]
+				v.t = s.Timesteps()[p.Index()-1]
+				v.preds = append(v.preds, ref.clf.Predict(p.X0, hi-lo)...)
+				return nil
+			}
+		}
+		if err := p.Run(onStep); err != nil {
+			return nil, nil, 0, nil, err
+		}
+		x := p.X
 		preds = append(preds, ref.clf.Predict(x, hi-lo)...)
 		feats = append(feats, ref.clf.Features(x, hi-lo)...)
 		fmt.Fprintf(os.Stderr, "\r  %d/%d samples", hi, n)
 	}
 	fmt.Fprintln(os.Stderr)
-	return preds, feats, taken, nil
+	return preds, feats, taken, verdicts, nil
 }
 
 // reference holds the classifier and the MNIST test set's features.

@@ -17,6 +17,14 @@ func printTable(w io.Writer, r *Result) {
 			fmt.Fprintln(w, rowLine(c))
 		}
 		fmt.Fprintln(w)
+		if len(r.Rows[0].X0) > 0 {
+			fmt.Fprintln(w, "| sampler | steps | guidance | accuracy of x̂₀ after the step at t = … |")
+			fmt.Fprintln(w, "|---|---|---|---|")
+			for _, c := range r.Rows {
+				fmt.Fprintln(w, x0Line(c))
+			}
+			fmt.Fprintln(w)
+		}
 	}
 	if len(r.Unconditional) > 0 {
 		fmt.Fprintf(w, "| unconditional | steps | %s | FD | KID ×10³ | s |\n", strings.Join(digits("%d"), " | "))
@@ -42,6 +50,15 @@ func rowLine(c Row) string {
 	}
 	fmt.Fprintf(&b, " %.2f | %s | %.0f |", c.FD, kid(c.Distance), c.Seconds)
 	return b.String()
+}
+
+// x0Line is a conditional row's accuracy on x̂₀ step by step.
+func x0Line(c Row) string {
+	var parts []string
+	for _, p := range c.X0 {
+		parts = append(parts, fmt.Sprintf("%d: %.1f%%", p.T, 100*p.Accuracy))
+	}
+	return fmt.Sprintf("| %s | %d | %g | %s |", c.Sampler, c.Steps, c.Guidance, strings.Join(parts, " · "))
 }
 
 // uncondLine is an unconditional row: the class shares.
