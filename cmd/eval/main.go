@@ -21,7 +21,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -354,7 +353,9 @@ func sampleAndJudge(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm
 		}
 		var onStep func(*ddpm.Process) error
 		if x0 {
-			verdicts = slices.Grow(verdicts, taken)[:taken]
+			if verdicts == nil {
+				verdicts = make([]stepVerdicts, taken)
+			}
 			onStep = func(p *ddpm.Process) error {
 				v := &verdicts[p.Index()-1]
 				v.t = s.Timesteps()[p.Index()-1]

@@ -65,6 +65,11 @@ func TestX0LeavesTheSamplesAlone(t *testing.T) {
 			t.Errorf("point %d: %+v (after %+v)", i, p, traced.X0[max(i-1, 0)])
 		}
 	}
+	// DPM-Solver++'s last step returns its x̂₀, so the last point is the
+	// row's accuracy: verdicts out of line with their labels would show.
+	if last := traced.X0[len(traced.X0)-1]; last.Accuracy != traced.Accuracy {
+		t.Errorf("x̂₀ accuracy after the last step %v, the samples' %v", last.Accuracy, traced.Accuracy)
+	}
 	if traced.X0[0].T != 999 {
 		t.Errorf("first point at t=%d, want 999", traced.X0[0].T)
 	}

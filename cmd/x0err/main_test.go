@@ -34,7 +34,7 @@ func TestMeasureShippedWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := measure(m, sched, train, test, []int{100, 999}, 40, 1)
+	rows, err := measure(m, sched, train, test, []int{100, 999}, 70, 1) // two batches, one short
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +63,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{options{weights: "../../weights/mnist.safetensors", ts: "999,1000", n: 10}, `"1000" is not a timestep index in 0..999`},
 		{options{weights: "../../weights/mnist.safetensors", ts: "x", n: 10}, `"x" is not a timestep`},
 		{options{weights: "../../weights/mnist.safetensors", ts: "5", n: 0}, "-n 0"},
+		{options{weights: "../../weights/mnist.safetensors", ts: "5", n: 10001}, "the test set has 10000 images"},
 		{options{weights: "no-such.safetensors", ts: "5", n: 10}, "no-such.safetensors"},
 	} {
 		err := run(&tc.o, &bytes.Buffer{})

@@ -84,7 +84,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.warmup, "warmup", 0, "raise the learning rate linearly from 0 over the first N steps")
 	fs.IntVar(&o.decayFrom, "decay-from", -1, "from this step on, lower the learning rate along a cosine to 0 at the last step (-1: constant)")
 	fs.Float64Var(&o.minSNR, "min-snr", 0, "weight each image's loss by min(SNR, γ)/SNR, min-SNR-γ (5 is the paper's; 0: the plain mean)")
-	fs.Float64Var(&o.x0Floor, "x0-floor", 0, "keep each image's loss weight in x̂₀ terms at least κ: max(w·SNR, κ)/SNR (0: none)")
+	fs.Float64Var(&o.x0Floor, "x0-floor", 0, "keep each image's loss weight in x̂₀ terms at least κ: max(min(SNR, γ), κ)/SNR, γ from -min-snr (none: ∞); 0: no floor")
 	fs.IntVar(&o.channels, "channels", 16, "U-Net width C (level i has C·mults[i] channels)")
 	mults := fs.String("mults", "1,2,2", "channel mults per level, top (32×32) first: C, 2C, 2C channels by default")
 	fs.IntVar(&o.groups, "groups", 8, "GroupNorm groups; C must be a multiple (keep ≥ 2 channels per group: one per group erases each channel's mean)")

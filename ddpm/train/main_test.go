@@ -402,3 +402,15 @@ func TestInitFineTunes(t *testing.T) {
 		t.Errorf("after one step from -init: squared change %g, %v weights moved more than 0.01", moved, far)
 	}
 }
+
+// gorgonia's engine trains the plain loss only: a weighted recipe is refused
+// by name before any step, not silently trained without its weights.
+func TestGorgoniaRefusesWeightedLoss(t *testing.T) {
+	for _, flags := range [][]string{{"-min-snr", "5"}, {"-x0-floor", "0.01"}} {
+		o := tinyRun(t, t.TempDir(), append(flags, "-steps", "1", "-backend", "gorgonia")...)
+		err := run(o, nil)
+		if err == nil || !strings.Contains(err.Error(), "-min-snr 0 -x0-floor 0") {
+			t.Errorf("%v with -backend gorgonia: error %v, want the refusal", flags, err)
+		}
+	}
+}

@@ -28,7 +28,8 @@ type TrainConfig struct {
 	MinSNRGamma float64
 
 	// X0Floor κ > 0 keeps each image's weight in x̂₀ terms at least κ: the
-	// ε-loss weight becomes max(w·SNR_t, κ)/SNR_t. The ε-loss weighs an
+	// ε-loss weight becomes max(min(SNR_t, γ), κ)/SNR_t (max(SNR_t, κ)/SNR_t
+	// without min-SNR). The ε-loss weighs an
 	// error in x̂₀ by SNR_t, nearly 0 at the noisiest timesteps (4e-5 at
 	// t = 999), where the sampler's first steps read x̂₀; 0: no floor.
 	X0Floor float64 `json:",omitempty"`
