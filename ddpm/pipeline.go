@@ -18,13 +18,19 @@ type Guided struct {
 	Scale     float64
 	NullLabel int
 
+	// From and To, when To > 0, limit guidance to the timesteps
+	// From ≤ t ≤ To (a guidance interval, Kynkäänniemi et al. 2024); the
+	// other steps are plain conditional and cost one network call.
+	From, To int
+
 	xx, ee []float32
 	ll     []int
 }
 
 // PredictNoise implements Denoiser.
 func (g *Guided) PredictNoise(eps, x []float32, n, t int, labels []int) error {
-	if g.Scale == 1 || labels == nil || allEqual(labels, g.NullLabel) {
+	outside := g.To > 0 && (t < g.From || t > g.To)
+	if g.Scale == 1 || outside || labels == nil || allEqual(labels, g.NullLabel) {
 		return g.Model.PredictNoise(eps, x, n, t, labels)
 	}
 	g.xx = append(append(g.xx[:0], x...), x...)

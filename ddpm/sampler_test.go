@@ -127,10 +127,11 @@ func TestNewDDIMRejects(t *testing.T) {
 }
 
 // fakeDenoiser predicts a fixed function of x, t and label, so runs can be compared.
-type fakeDenoiser struct{ calls int }
+type fakeDenoiser struct{ calls, images int }
 
 func (f *fakeDenoiser) PredictNoise(eps, x []float32, n, t int, labels []int) error {
 	f.calls++
+	f.images += n
 	size := len(x) / n
 	for i := range x {
 		l := 0
@@ -227,6 +228,31 @@ func TestGuidance(t *testing.T) {
 	(&Guided{Model: f, Scale: 1, NullLabel: 10}).PredictNoise(eps, x, 2, 5, []int{1, 2})
 	if f.calls != 1 {
 		t.Errorf("scale 1 made %d network calls, want 1", f.calls)
+	}
+	// A guidance interval: guided inside [From, To], plain conditional
+	// (one call) outside.
+	in := &Guided{Model: f, Scale: 3, NullLabel: 10, From: 3, To: 5}
+	for _, tc := range []struct {
+		t      int
+		guided bool
+	}{{2, false}, {3, true}, {5, true}, {6, false}} {
+		f.images = 0
+		in.PredictNoise(eps, x, 2, tc.t, []int{1, 2})
+		images := f.images
+		f.PredictNoise(cond, x, 2, tc.t, []int{1, 2})
+		f.PredictNoise(unc, x, 2, tc.t, []int{10, 10})
+		for i := range eps {
+			want := cond[i]
+			if tc.guided {
+				want = unc[i] + 3*(cond[i]-unc[i])
+			}
+			if math.Abs(float64(eps[i]-want)) > 1e-6 {
+				t.Fatalf("interval [3, 5], t=%d: eps[%d] = %v, want %v", tc.t, i, eps[i], want)
+			}
+		}
+		if want := map[bool]int{false: 2, true: 4}[tc.guided]; images != want {
+			t.Errorf("interval [3, 5], t=%d: the network saw %d images, want %d", tc.t, images, want)
+		}
 	}
 	if _, err := NewProcess(f, &DDPM{S: NewLinear(10, 1e-4, 0.02)}, 2, 4, []int{1}, NewRNG(1)); err == nil {
 		t.Error("NewProcess accepted 1 label for 2 images")

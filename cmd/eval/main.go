@@ -42,6 +42,7 @@ type options struct {
 	eta                          float64
 	uncond, x0                   bool
 	seed                         uint64
+	from, to                     int // guidance interval (to 0: every step)
 }
 
 // Result is what eval measures; it is also the JSON written to -json.
@@ -72,6 +73,8 @@ type Row struct {
 	Sampler       string    `json:"sampler"`
 	Steps         int       `json:"steps"`
 	Guidance      float64   `json:"guidance"`
+	GuidanceFrom  int       `json:"guidance_from,omitempty"` // with -guidance-interval: guided only
+	GuidanceTo    int       `json:"guidance_to,omitempty"`   // for guidance_from ≤ t ≤ guidance_to
 	Accuracy      float64   `json:"accuracy"`
 	ClassAccuracy []float64 `json:"class_accuracy"`
 	Distance
@@ -113,7 +116,7 @@ func main() {
 
 func parseFlags(args []string) (*options, error) {
 	o := &options{}
-	var samplers, steps, guidance string
+	var samplers, steps, guidance, interval string
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.StringVar(&o.weights, "weights", filepath.Join("weights", "mnist.safetensors"), "DDPM weights")
 	fs.StringVar(&o.classifier, "classifier", filepath.Join("weights", "classifier.safetensors"), "classifier weights (go run ./cmd/classifier)")
@@ -123,6 +126,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&guidance, "guidance", "1,2", "comma-separated guidance scales for conditional samples")
 	fs.IntVar(&o.perClass, "per-class", 100, "conditional samples per digit in each row (unconditional rows draw 10× this)")
 	fs.BoolVar(&o.uncond, "uncond", true, "also sample with the null label, for each sampler and step count")
+	fs.StringVar(&interval, "guidance-interval", "", "FROM,TO: guide only the steps with FROM ≤ t ≤ TO, the rest plain conditional (default: every step)")
 	fs.BoolVar(&o.x0, "x0", false, "also classify each conditional sample's x̂₀ after every step (the samples are the same)")
 	fs.IntVar(&o.batch, "batch", 50, "images per network call")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed")
@@ -158,6 +162,12 @@ func parseFlags(args []string) (*options, error) {
 			return nil, fmt.Errorf("-guidance %q: want comma-separated numbers in 0..100", guidance)
 		}
 		o.guidance = append(o.guidance, g)
+	}
+	if interval != "" {
+		_, err := fmt.Sscanf(interval, "%d,%d", &o.from, &o.to)
+		if err != nil || o.from < 0 || o.to < max(o.from, 1) || o.to >= ddpm.MaxT {
+			return nil, fmt.Errorf("-guidance-interval %q: want FROM,TO with 0 ≤ FROM ≤ TO and TO ≥ 1, e.g. 0,499", interval)
+		}
 	}
 	// Every sampler and step count must make a sampler before any work starts.
 	sched := ddpm.NewLinear(ddpm.DefaultT, 1e-4, 0.02)
@@ -220,7 +230,7 @@ func run(o *options) error {
 		return err
 	}
 	guided := func(g float64) ddpm.Denoiser {
-		return &ddpm.Guided{Model: m, Scale: g, NullLabel: m.Config.NullLabel()}
+		return &ddpm.Guided{Model: m, Scale: g, NullLabel: m.Config.NullLabel(), From: o.from, To: o.to}
 	}
 	for _, kind := range o.samplers {
 		for _, steps := range o.steps {
@@ -270,6 +280,9 @@ func conditionalRow(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm
 		return Row{}, err
 	}
 	row := Row{Sampler: kind, Steps: steps, Guidance: g, ClassAccuracy: make([]float64, 10)}
+	if o.to != 0 && g != 1 {
+		row.GuidanceFrom, row.GuidanceTo = o.from, o.to
+	}
 	for _, st := range x0 {
 		right := 0
 		for i, p := range st.preds {

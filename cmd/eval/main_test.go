@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/ddpm-go/ddpm/ddpm"
@@ -70,7 +71,37 @@ func TestX0LeavesTheSamplesAlone(t *testing.T) {
 	if last := traced.X0[len(traced.X0)-1]; last.Accuracy != traced.Accuracy {
 		t.Errorf("x̂₀ accuracy after the last step %v, the samples' %v", last.Accuracy, traced.Accuracy)
 	}
+	// Guidance on an interval covering every step is plain guidance.
+	o.x0 = false
+	whole, err := conditionalRow(o, ref, model2(m), sched, "dpmpp2m", 6, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.from, o.to = 0, 999
+	ranged, err := conditionalRow(o, ref, &ddpm.Guided{Model: m, Scale: 2, NullLabel: m.Config.NullLabel(), From: 0, To: 999}, sched, "dpmpp2m", 6, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if whole.FD != ranged.FD || ranged.GuidanceTo != 999 || whole.GuidanceTo != 0 {
+		t.Errorf("interval 0–999: FD %v against %v without, interval recorded as %d–%d", ranged.FD, whole.FD, ranged.GuidanceFrom, ranged.GuidanceTo)
+	}
 	if traced.X0[0].T != 999 {
 		t.Errorf("first point at t=%d, want 999", traced.X0[0].T)
+	}
+}
+
+func model2(m *unet.Model) ddpm.Denoiser {
+	return &ddpm.Guided{Model: m, Scale: 2, NullLabel: m.Config.NullLabel()}
+}
+
+func TestGuidanceIntervalFlag(t *testing.T) {
+	for _, bad := range []string{"5", "499,0", "-1,5", "0,0", "0,99999999", "a,b"} {
+		if _, err := parseFlags([]string{"-guidance-interval", bad}); err == nil || !strings.Contains(err.Error(), "-guidance-interval") {
+			t.Errorf("-guidance-interval %s: error %v", bad, err)
+		}
+	}
+	o, err := parseFlags([]string{"-guidance-interval", "0,499"})
+	if err != nil || o.from != 0 || o.to != 499 {
+		t.Errorf("0,499: %+v, %v", o, err)
 	}
 }

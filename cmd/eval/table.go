@@ -44,7 +44,7 @@ func printTable(w io.Writer, r *Result) {
 // rowLine is a conditional row of the table.
 func rowLine(c Row) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| %s | %d | %g | %.1f%% |", c.Sampler, c.Steps, c.Guidance, 100*c.Accuracy)
+	fmt.Fprintf(&b, "| %s | %d | %s | %.1f%% |", c.Sampler, c.Steps, guidance(c), 100*c.Accuracy)
 	for _, a := range c.ClassAccuracy {
 		fmt.Fprintf(&b, " %.0f%% |", 100*a)
 	}
@@ -58,7 +58,15 @@ func x0Line(c Row) string {
 	for _, p := range c.X0 {
 		parts = append(parts, fmt.Sprintf("%d: %.1f%%", p.T, 100*p.Accuracy))
 	}
-	return fmt.Sprintf("| %s | %d | %g | %s |", c.Sampler, c.Steps, c.Guidance, strings.Join(parts, " · "))
+	return fmt.Sprintf("| %s | %d | %s | %s |", c.Sampler, c.Steps, guidance(c), strings.Join(parts, " · "))
+}
+
+// guidance is a row's guidance scale and, if it has one, its interval.
+func guidance(c Row) string {
+	if c.GuidanceTo > 0 {
+		return fmt.Sprintf("%g for t %d–%d", c.Guidance, c.GuidanceFrom, c.GuidanceTo)
+	}
+	return fmt.Sprintf("%g", c.Guidance)
 }
 
 // uncondLine is an unconditional row: the class shares.
