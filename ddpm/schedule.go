@@ -79,6 +79,9 @@ func fromBetas(kind string, beta []float64) *Schedule {
 // T returns the number of diffusion steps.
 func (s *Schedule) T() int { return len(s.Beta) }
 
+// SNR returns the signal-to-noise ratio ᾱ_t/(1−ᾱ_t) at timestep index t.
+func (s *Schedule) SNR(t int) float64 { return s.AlphaBar[t] / (1 - s.AlphaBar[t]) }
+
 // alphaBarPrev returns ᾱ_{t−1}, with ᾱ of "step −1" equal to 1.
 func (s *Schedule) alphaBarPrev(t int) float64 {
 	if t <= 0 {

@@ -368,10 +368,12 @@ func sampleAndJudge(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm
 		if x0 {
 			if verdicts == nil {
 				verdicts = make([]stepVerdicts, taken)
+				for k, t := range s.Timesteps() {
+					verdicts[k].t = t
+				}
 			}
 			onStep = func(p *ddpm.Process) error {
 				v := &verdicts[p.Index()-1]
-				v.t = s.Timesteps()[p.Index()-1]
 				v.preds = append(v.preds, ref.clf.Predict(p.X0, hi-lo)...)
 				return nil
 			}
@@ -379,9 +381,8 @@ func sampleAndJudge(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm
 		if err := p.Run(onStep); err != nil {
 			return nil, nil, 0, nil, err
 		}
-		x := p.X
-		preds = append(preds, ref.clf.Predict(x, hi-lo)...)
-		feats = append(feats, ref.clf.Features(x, hi-lo)...)
+		preds = append(preds, ref.clf.Predict(p.X, hi-lo)...)
+		feats = append(feats, ref.clf.Features(p.X, hi-lo)...)
 		fmt.Fprintf(os.Stderr, "\r  %d/%d samples", hi, n)
 	}
 	fmt.Fprintln(os.Stderr)

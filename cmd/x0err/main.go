@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -157,9 +158,7 @@ func measure(m *unet.Model, sched *ddpm.Schedule, train, test *mnist.Set, ts []i
 	xt, pred, xh := make([]float32, n*px), make([]float32, n*px), make([]float32, px)
 	var rows []Row
 	for _, t := range ts {
-		for i := 0; i < n; i++ {
-			sched.QSample(xt[i*px:(i+1)*px], x0[i*px:(i+1)*px], eps[i*px:(i+1)*px], t)
-		}
+		sched.QSampleBatch(xt, x0, eps, slices.Repeat([]int{t}, n))
 		// In batches, so memory does not grow with n.
 		for lo := 0; lo < n; lo += batch {
 			hi := min(lo+batch, n)
@@ -171,7 +170,7 @@ func measure(m *unet.Model, sched *ddpm.Schedule, train, test *mnist.Set, ts []i
 				return nil, err
 			}
 		}
-		r := Row{T: t, SNR: sched.AlphaBar[t] / (1 - sched.AlphaBar[t])}
+		r := Row{T: t, SNR: sched.SNR(t)}
 		for i := 0; i < n; i++ {
 			mean := means[0]
 			if cond {

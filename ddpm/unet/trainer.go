@@ -58,7 +58,7 @@ func (c TrainConfig) LossWeight(s *ddpm.Schedule, t int) float64 {
 	if !c.Weighted() {
 		return 1
 	}
-	snr := s.AlphaBar[t] / (1 - s.AlphaBar[t])
+	snr := s.SNR(t)
 	w := snr // the weight of an x̂₀ error in the plain ε-loss
 	if c.MinSNRGamma > 0 {
 		w = math.Min(snr, c.MinSNRGamma)
