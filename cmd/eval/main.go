@@ -35,6 +35,7 @@ import (
 
 type options struct {
 	weights, classifier, jsonOut string
+	missesDir                    string // with -misses: where the sheets of wrong digits go
 	samplers                     []string
 	steps                        []int
 	guidance                     []float64
@@ -80,6 +81,16 @@ type Row struct {
 	Distance
 	Seconds float64   `json:"seconds"`
 	X0      []X0Point `json:"x0_accuracy,omitempty"` // with -x0
+	Misses  []Miss    `json:"misses,omitempty"`      // with -misses
+}
+
+// Miss is a conditional sample the classifier reads as another digit than
+// the one asked for.
+type Miss struct {
+	Index int `json:"index"` // the sample's place in the row (its seed stream)
+	Asked int `json:"asked"`
+	Seen  int `json:"seen"`
+	img   []float32
 }
 
 // X0Point is the classifier's accuracy on the clipped x̂₀ the sampler
@@ -131,6 +142,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.batch, "batch", 50, "images per network call")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON here")
+	fs.StringVar(&o.missesDir, "misses", "", "also write each conditional row's wrong digits into this folder as a PNG sheet, one line per digit asked for")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/eval [flags]\n\nScores a DDPM's samples with the MNIST classifier: accuracy, Fréchet distance and KID against the MNIST test set, for every sampler × steps × guidance asked for.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -242,6 +254,11 @@ func run(o *options) error {
 					}
 					res.Rows = append(res.Rows, row)
 					fmt.Fprintln(os.Stderr, rowLine(row)) // a long run shows each row as it comes
+					if o.missesDir != "" {
+						if err := writeMisses(o.missesDir, row); err != nil {
+							return err
+						}
+					}
 				}
 			}
 			if o.uncond {
@@ -275,15 +292,15 @@ func conditionalRow(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm
 		labels[i] = i % 10
 	}
 	fmt.Fprintf(os.Stderr, "%s, %d steps, guidance %g:\n", kind, steps, g)
-	preds, feats, steps, x0, err := sampleAndJudge(o, ref, model, sched, kind, steps, labels, o.seed, o.x0)
+	j, err := sampleAndJudge(o, ref, model, sched, kind, steps, labels, o.seed, o.x0, o.missesDir != "")
 	if err != nil {
 		return Row{}, err
 	}
-	row := Row{Sampler: kind, Steps: steps, Guidance: g, ClassAccuracy: make([]float64, 10)}
+	row := Row{Sampler: kind, Steps: j.steps, Guidance: g, ClassAccuracy: make([]float64, 10), Misses: j.misses}
 	if o.to != 0 && g != 1 {
 		row.GuidanceFrom, row.GuidanceTo = o.from, o.to
 	}
-	for _, st := range x0 {
+	for _, st := range j.x0 {
 		right := 0
 		for i, p := range st.preds {
 			if p == labels[i] {
@@ -293,7 +310,7 @@ func conditionalRow(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm
 		row.X0 = append(row.X0, X0Point{T: st.t, Accuracy: float64(right) / float64(n)})
 	}
 	correct := 0
-	for i, p := range preds {
+	for i, p := range j.preds {
 		if p == labels[i] {
 			row.ClassAccuracy[p]++
 			correct++
@@ -303,7 +320,7 @@ func conditionalRow(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm
 		row.ClassAccuracy[d] /= float64(o.perClass)
 	}
 	row.Accuracy = float64(correct) / float64(n)
-	row.Distance, err = ref.distance(feats)
+	row.Distance, err = ref.distance(j.feats)
 	row.Seconds = time.Since(start).Seconds()
 	return row, err
 }
@@ -318,15 +335,15 @@ func unconditionalRow(o *options, ref *reference, m *unet.Model, sched *ddpm.Sch
 		}
 	}
 	fmt.Fprintf(os.Stderr, "%s, %d steps, unconditional:\n", kind, steps)
-	preds, feats, steps, _, err := sampleAndJudge(o, ref, m, sched, kind, steps, labels, o.seed+1, false)
+	j, err := sampleAndJudge(o, ref, m, sched, kind, steps, labels, o.seed+1, false, false)
 	if err != nil {
 		return Uncond{}, err
 	}
-	u := Uncond{Sampler: kind, Steps: steps, Counts: make([]int, 10)}
-	for _, p := range preds {
+	u := Uncond{Sampler: kind, Steps: j.steps, Counts: make([]int, 10)}
+	for _, p := range j.preds {
 		u.Counts[p]++
 	}
-	u.Distance, err = ref.distance(feats)
+	u.Distance, err = ref.distance(j.feats)
 	u.Seconds = time.Since(start).Seconds()
 	return u, err
 }
@@ -338,55 +355,67 @@ type stepVerdicts struct {
 	preds []int
 }
 
+// judged is what sampleAndJudge keeps of a row's samples.
+type judged struct {
+	preds  []int          // the classifier's verdict on each sample
+	feats  []float32      // its features of each sample
+	steps  int            // the steps the sampler took
+	x0     []stepVerdicts // with x0: the verdicts on x̂₀ after each step
+	misses []Miss         // with misses: the samples read as another digit than their label
+}
+
 // sampleAndJudge draws 10·perClass samples in batches (labels may be nil for
 // an unconditional model) and keeps only the classifier's verdict and
-// features of each, so memory does not grow with the count. It also returns
-// the number of steps the sampler takes and, with x0, the verdicts on x̂₀
-// after each step.
-func sampleAndJudge(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm.Schedule, kind string, steps int, labels []int, seed uint64, x0 bool) ([]int, []float32, int, []stepVerdicts, error) {
+// features of each, so memory does not grow with the count; with misses it
+// also keeps the images the classifier reads as another digit.
+func sampleAndJudge(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm.Schedule, kind string, steps int, labels []int, seed uint64, x0, misses bool) (*judged, error) {
 	n, px := 10*o.perClass, classifier.Size*classifier.Size
-	var preds []int
-	var feats []float32
-	var verdicts []stepVerdicts
-	taken := 0
+	j := &judged{}
 	for lo := 0; lo < n; lo += o.batch {
 		hi := min(lo+o.batch, n)
 		s, err := ddpm.NewSampler(kind, sched, steps, o.eta)
 		if err != nil {
-			return nil, nil, 0, nil, err
+			return nil, err
 		}
-		taken = len(s.Timesteps())
+		j.steps = len(s.Timesteps())
 		var ls []int
 		if labels != nil {
 			ls = labels[lo:hi]
 		}
 		p, err := ddpm.NewProcess(model, s, hi-lo, px, ls, ddpm.NewRNGStream(seed, uint64(lo)))
 		if err != nil {
-			return nil, nil, 0, nil, err
+			return nil, err
 		}
 		var onStep func(*ddpm.Process) error
 		if x0 {
-			if verdicts == nil {
-				verdicts = make([]stepVerdicts, taken)
+			if j.x0 == nil {
+				j.x0 = make([]stepVerdicts, j.steps)
 				for k, t := range s.Timesteps() {
-					verdicts[k].t = t
+					j.x0[k].t = t
 				}
 			}
 			onStep = func(p *ddpm.Process) error {
-				v := &verdicts[p.Index()-1]
+				v := &j.x0[p.Index()-1]
 				v.preds = append(v.preds, ref.clf.Predict(p.X0, hi-lo)...)
 				return nil
 			}
 		}
 		if err := p.Run(onStep); err != nil {
-			return nil, nil, 0, nil, err
+			return nil, err
 		}
-		preds = append(preds, ref.clf.Predict(p.X, hi-lo)...)
-		feats = append(feats, ref.clf.Features(p.X, hi-lo)...)
+		preds := ref.clf.Predict(p.X, hi-lo)
+		for k, seen := range preds {
+			if misses && labels != nil && seen != labels[lo+k] {
+				j.misses = append(j.misses, Miss{Index: lo + k, Asked: labels[lo+k], Seen: seen,
+					img: append([]float32(nil), p.X[k*px:(k+1)*px]...)})
+			}
+		}
+		j.preds = append(j.preds, preds...)
+		j.feats = append(j.feats, ref.clf.Features(p.X, hi-lo)...)
 		fmt.Fprintf(os.Stderr, "\r  %d/%d samples", hi, n)
 	}
 	fmt.Fprintln(os.Stderr)
-	return preds, feats, taken, verdicts, nil
+	return j, nil
 }
 
 // reference holds the classifier and the MNIST test set's features.

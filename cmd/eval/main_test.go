@@ -1,6 +1,10 @@
 package main
 
 import (
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,10 +15,10 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/unet"
 )
 
-// -x0 classifies x̂₀ after every step without changing the samples: the
-// row is the same with and without it, and it has one point per step, from
-// the noisiest timestep down.
-func TestX0LeavesTheSamplesAlone(t *testing.T) {
+// shipped loads the shipped DDPM, its schedule and a reference of 200 test
+// images (enough to compare two rows).
+func shipped(t *testing.T) (*unet.Model, *ddpm.Schedule, *reference) {
+	t.Helper()
 	be := nn.CPU{}
 	m, meta, err := unet.Load("../../weights/mnist.safetensors", be)
 	if err != nil {
@@ -36,11 +40,19 @@ func TestX0LeavesTheSamplesAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	test.N = 200 // a smaller reference is enough to compare two rows
+	test.N = 200
 	ref, err := newReference(clf, test, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return m, sched, ref
+}
+
+// -x0 classifies x̂₀ after every step without changing the samples: the
+// row is the same with and without it, and it has one point per step, from
+// the noisiest timestep down.
+func TestX0LeavesTheSamplesAlone(t *testing.T) {
+	m, sched, ref := shipped(t)
 	model := &ddpm.Guided{Model: m, Scale: 1, NullLabel: m.Config.NullLabel()}
 	o := &options{perClass: 3, batch: 16, seed: 1}
 	plain, err := conditionalRow(o, ref, model, sched, "dpmpp2m", 6, 1)
@@ -103,5 +115,83 @@ func TestGuidanceIntervalFlag(t *testing.T) {
 	o, err := parseFlags([]string{"-guidance-interval", "0,499"})
 	if err != nil || o.from != 0 || o.to != 499 {
 		t.Errorf("0,499: %+v, %v", o, err)
+	}
+}
+
+// -misses keeps exactly the samples the classifier reads as another digit,
+// without changing the row, and lays them out one line per digit asked for.
+func TestMisses(t *testing.T) {
+	m, sched, ref := shipped(t)
+	// Guidance 0 is the unconditional prediction: most samples miss their label.
+	model := &ddpm.Guided{Model: m, Scale: 0, NullLabel: m.Config.NullLabel()}
+	o := &options{perClass: 3, batch: 16, seed: 1}
+	plain, err := conditionalRow(o, ref, model, sched, "dpmpp2m", 6, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.missesDir = t.TempDir()
+	row, err := conditionalRow(o, ref, model, sched, "dpmpp2m", 6, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Misses != nil || row.Accuracy != plain.Accuracy || row.FD != plain.FD {
+		t.Fatalf("-misses changed the row: accuracy %v → %v, FD %v → %v, %d misses without it", plain.Accuracy, row.Accuracy, plain.FD, row.FD, len(plain.Misses))
+	}
+	n := 10 * o.perClass
+	if want := n - int(math.Round(row.Accuracy*float64(n))); len(row.Misses) != want || want < 10 {
+		t.Fatalf("%d misses, want %d (accuracy %v; guidance 0 should miss most)", len(row.Misses), want, row.Accuracy)
+	}
+	perDigit := map[int]int{}
+	for _, m := range row.Misses {
+		if m.Asked != m.Index%10 || m.Seen == m.Asked || len(m.img) != classifier.Size*classifier.Size {
+			t.Errorf("miss %+v (%d pixels)", m, len(m.img))
+		}
+		perDigit[m.Asked]++
+	}
+	cols := 0
+	for _, c := range perDigit {
+		cols = max(cols, c)
+	}
+	if err := writeMisses(o.missesDir, row); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(o.missesDir, "misses-dpmpp2m-6-g0.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// picture.Grid at zoom 2 with 2 pixels of padding: 10 lines of cols.
+	cell := 2*classifier.Size + 2
+	if b := img.Bounds(); b.Dx() != cols*cell+2 || b.Dy() != 10*cell+2 {
+		t.Errorf("sheet %v, want %d×%d cells", b, cols, 10)
+	}
+}
+
+func TestMissesSheet(t *testing.T) {
+	px := classifier.Size * classifier.Size
+	digit := func(v float32) []float32 {
+		img := make([]float32, px)
+		for i := range img {
+			img[i] = v
+		}
+		return img
+	}
+	sheet := missesSheet([]Miss{{Asked: 3, img: digit(0.5)}, {Asked: 7, img: digit(0.25)}, {Asked: 3, img: digit(1)}})
+	if len(sheet) != 10*2*px {
+		t.Fatalf("sheet of %d images, want 10 lines of 2", len(sheet)/px)
+	}
+	cell := func(line, col int) float32 { return sheet[(line*2+col)*px] }
+	if cell(3, 0) != 0.5 || cell(3, 1) != 1 || cell(7, 0) != 0.25 || cell(7, 1) != float32(40/127.5-1) || cell(0, 0) != float32(40/127.5-1) {
+		t.Errorf("cells (3,0) %v (3,1) %v (7,0) %v (7,1) %v (0,0) %v", cell(3, 0), cell(3, 1), cell(7, 0), cell(7, 1), cell(0, 0))
+	}
+	if missesSheet(nil) != nil {
+		t.Error("a sheet without misses")
+	}
+	if got := missesFile(Row{Sampler: "dpmpp2m", Steps: 10, Guidance: 1.5, GuidanceFrom: 0, GuidanceTo: 499}); got != "misses-dpmpp2m-10-g1.5-t0-499.png" {
+		t.Errorf("file name %s", got)
 	}
 }

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/ddpm-go/ddpm/ddpm/classifier"
+	"github.com/ddpm-go/ddpm/ddpm/picture"
+)
+
+// missesFile names a row's sheet of wrong digits, e.g.
+// misses-dpmpp2m-10-g1.png (with a guidance interval: …-g2-t0-499.png).
+func missesFile(r Row) string {
+	name := fmt.Sprintf("misses-%s-%d-g%s", r.Sampler, r.Steps, strconv.FormatFloat(r.Guidance, 'f', -1, 64))
+	if r.GuidanceTo != 0 {
+		name += fmt.Sprintf("-t%d-%d", r.GuidanceFrom, r.GuidanceTo)
+	}
+	return name + ".png"
+}
+
+// missesSheet lays out a row's wrong digits one line per digit asked for,
+// 0 at the top, each line in sample order; it returns nil when there are none.
+func missesSheet(misses []Miss) []float32 {
+	cols := 0
+	var byDigit [10][]Miss
+	for _, m := range misses {
+		byDigit[m.Asked] = append(byDigit[m.Asked], m)
+		cols = max(cols, len(byDigit[m.Asked]))
+	}
+	if cols == 0 {
+		return nil
+	}
+	px := classifier.Size * classifier.Size
+	// Empty cells take the grid's background grey (40 of 255), so a short
+	// line ends in nothing rather than in black squares that look like digits.
+	const blank = 40/127.5 - 1
+	sheet := make([]float32, 10*cols*px)
+	for i := range sheet {
+		sheet[i] = blank
+	}
+	for d, line := range byDigit {
+		for c, m := range line {
+			copy(sheet[(d*cols+c)*px:], m.img)
+		}
+	}
+	return sheet
+}
+
+// writeMisses saves a row's sheet of wrong digits in dir and says on stderr
+// what the classifier read each one as. A row without misses writes nothing.
+func writeMisses(dir string, r Row) error {
+	sheet := missesSheet(r.Misses)
+	if sheet == nil {
+		fmt.Fprintf(os.Stderr, "  no wrong digits: no %s\n", missesFile(r))
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	n := len(sheet) / (classifier.Size * classifier.Size)
+	path := filepath.Join(dir, missesFile(r))
+	if err := picture.SavePNG(path, picture.Grid(sheet, n, classifier.Size, n/10, 2, 2)); err != nil {
+		return err
+	}
+	var seen [10][]string
+	for _, m := range r.Misses {
+		seen[m.Asked] = append(seen[m.Asked], strconv.Itoa(m.Seen))
+	}
+	fmt.Fprintf(os.Stderr, "  %d wrong digits in %s; read as:\n", len(r.Misses), path)
+	for d, s := range seen {
+		if len(s) > 0 {
+			fmt.Fprintf(os.Stderr, "    asked %d: %s\n", d, strings.Join(s, " "))
+		}
+	}
+	return nil
+}
