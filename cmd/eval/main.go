@@ -48,24 +48,37 @@ type options struct {
 
 // Result is what eval measures; it is also the JSON written to -json.
 type Result struct {
-	Weights            string   `json:"weights"`
-	Step               string   `json:"step"`
-	ClassifierAccuracy float64  `json:"classifier_test_accuracy"`
-	PerClass           int      `json:"samples_per_class"`
-	Samples            int      `json:"samples_per_row"`
-	Eta                float64  `json:"ddim_eta"`
-	Rows               []Row    `json:"conditional"`
-	Unconditional      []Uncond `json:"unconditional,omitempty"`
-	Floor              Distance `json:"floor_train_vs_test"`
-	Seconds            float64  `json:"seconds"`
-	PeakRSSMB          float64  `json:"peak_rss_mb,omitempty"`
+	Weights            string     `json:"weights"`
+	Step               string     `json:"step"`
+	ClassifierAccuracy float64    `json:"classifier_test_accuracy"`
+	PerClass           int        `json:"samples_per_class"`
+	Samples            int        `json:"samples_per_row"`
+	Eta                float64    `json:"ddim_eta"`
+	Rows               []Row      `json:"conditional"`
+	Unconditional      []Uncond   `json:"unconditional,omitempty"`
+	Floor              Distance   `json:"floor_train_vs_test"`
+	Agreement          *Agreement `json:"rank_agreement,omitempty"` // with ≥ 3 rows
+	Seconds            float64    `json:"seconds"`
+	PeakRSSMB          float64    `json:"peak_rss_mb,omitempty"`
 }
 
-// Distance is how far a set of images is from the MNIST test set.
+// Distance is how far a set of images is from the MNIST test set, in two
+// feature sets: the classifier's and the images' pixels (pixelFeatures).
 type Distance struct {
-	FD     float64 `json:"fd_vs_test"`
-	KID    float64 `json:"kid_vs_test"`
-	KIDErr float64 `json:"kid_stderr"`
+	FD          float64 `json:"fd_vs_test"`
+	KID         float64 `json:"kid_vs_test"`
+	KIDErr      float64 `json:"kid_stderr"`
+	PixelFD     float64 `json:"fd_pixels_vs_test"`
+	PixelKID    float64 `json:"kid_pixels_vs_test"`
+	PixelKIDErr float64 `json:"kid_pixels_stderr"`
+}
+
+// Agreement says how alike the two feature sets rank a run's rows
+// (conditional and unconditional) by their distance from the test set.
+type Agreement struct {
+	Rows        int     `json:"rows"`
+	FDSpearman  float64 `json:"fd_spearman"`
+	KIDSpearman float64 `json:"kid_spearman"`
 }
 
 // Row reports conditional samples of every digit for one sampler, step count
@@ -238,7 +251,8 @@ func run(o *options) error {
 		return err
 	}
 	// The floor: n training images against the test set.
-	if res.Floor, err = ref.distance(ref.features(train.Images[:n*classifier.Size*classifier.Size], n)); err != nil {
+	floor := train.Images[:n*classifier.Size*classifier.Size]
+	if res.Floor, err = ref.distance(ref.features(floor, n), pixelFeatures(floor, n)); err != nil {
 		return err
 	}
 	guided := func(g float64) ddpm.Denoiser {
@@ -271,6 +285,7 @@ func run(o *options) error {
 			}
 		}
 	}
+	res.Agreement = agreement(res)
 	res.Seconds = time.Since(start).Seconds()
 	res.PeakRSSMB = peakRSSMB()
 	printTable(os.Stdout, res)
@@ -320,7 +335,7 @@ func conditionalRow(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm
 		row.ClassAccuracy[d] /= float64(o.perClass)
 	}
 	row.Accuracy = float64(correct) / float64(n)
-	row.Distance, err = ref.distance(j.feats)
+	row.Distance, err = ref.distance(j.feats, j.pixels)
 	row.Seconds = time.Since(start).Seconds()
 	return row, err
 }
@@ -343,7 +358,7 @@ func unconditionalRow(o *options, ref *reference, m *unet.Model, sched *ddpm.Sch
 	for _, p := range j.preds {
 		u.Counts[p]++
 	}
-	u.Distance, err = ref.distance(j.feats)
+	u.Distance, err = ref.distance(j.feats, j.pixels)
 	u.Seconds = time.Since(start).Seconds()
 	return u, err
 }
@@ -359,6 +374,7 @@ type stepVerdicts struct {
 type judged struct {
 	preds  []int          // the classifier's verdict on each sample
 	feats  []float32      // its features of each sample
+	pixels []float32      // each sample's pixelFeatures
 	steps  int            // the steps the sampler took
 	x0     []stepVerdicts // with x0: the verdicts on x̂₀ after each step
 	misses []Miss         // with misses: the samples read as another digit than their label
@@ -412,26 +428,32 @@ func sampleAndJudge(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm
 		}
 		j.preds = append(j.preds, preds...)
 		j.feats = append(j.feats, ref.clf.Features(p.X, hi-lo)...)
+		j.pixels = append(j.pixels, pixelFeatures(p.X, hi-lo)...)
 		fmt.Fprintf(os.Stderr, "\r  %d/%d samples", hi, n)
 	}
 	fmt.Fprintln(os.Stderr)
 	return j, nil
 }
 
-// reference holds the classifier and the MNIST test set's features.
+// reference holds the classifier and the MNIST test set's features, the
+// classifier's and the pixels'.
 type reference struct {
-	clf   *classifier.Model
-	batch int
-	test  []float32
-	n     int
-	kid   *classifier.KIDReference
+	clf           *classifier.Model
+	batch         int
+	test, pixTest []float32
+	n             int
+	kid, pixKID   *classifier.KIDReference
 }
 
 func newReference(clf *classifier.Model, test *mnist.Set, batch int) (*reference, error) {
 	r := &reference{clf: clf, batch: batch, n: test.N}
 	r.test = r.features(test.Images, test.N)
+	r.pixTest = pixelFeatures(test.Images, test.N)
 	var err error
-	r.kid, err = classifier.NewKIDReference(r.test, r.n, classifier.FeatureDim)
+	if r.kid, err = classifier.NewKIDReference(r.test, r.n, classifier.FeatureDim); err != nil {
+		return nil, err
+	}
+	r.pixKID, err = classifier.NewKIDReference(r.pixTest, r.n, PixelDim)
 	return r, err
 }
 
@@ -446,13 +468,40 @@ func (r *reference) features(x []float32, n int) []float32 {
 	return out
 }
 
-// distance returns the Fréchet distance and KID of features to the test set.
-func (r *reference) distance(feats []float32) (Distance, error) {
+// distance returns the Fréchet distance and KID to the test set of a set of
+// images' classifier features and pixel features.
+func (r *reference) distance(feats, pixels []float32) (Distance, error) {
 	n := len(feats) / classifier.FeatureDim
-	fd, err := classifier.FrechetDistance(feats, n, r.test, r.n, classifier.FeatureDim)
-	if err != nil {
-		return Distance{}, err
+	var d Distance
+	var err error
+	if d.FD, err = classifier.FrechetDistance(feats, n, r.test, r.n, classifier.FeatureDim); err != nil {
+		return d, err
 	}
-	kid, se, err := r.kid.Distance(feats, n)
-	return Distance{FD: fd, KID: kid, KIDErr: se}, err
+	if d.KID, d.KIDErr, err = r.kid.Distance(feats, n); err != nil {
+		return d, err
+	}
+	if d.PixelFD, err = classifier.FrechetDistance(pixels, n, r.pixTest, r.n, PixelDim); err != nil {
+		return d, err
+	}
+	d.PixelKID, d.PixelKIDErr, err = r.pixKID.Distance(pixels, n)
+	return d, err
+}
+
+// agreement ranks a run's rows by each feature set's distances; nil for
+// fewer than 3 rows, too few to rank.
+func agreement(r *Result) *Agreement {
+	var fd, pfd, kid, pkid []float64
+	add := func(d Distance) {
+		fd, pfd, kid, pkid = append(fd, d.FD), append(pfd, d.PixelFD), append(kid, d.KID), append(pkid, d.PixelKID)
+	}
+	for _, row := range r.Rows {
+		add(row.Distance)
+	}
+	for _, u := range r.Unconditional {
+		add(u.Distance)
+	}
+	if len(fd) < 3 {
+		return nil
+	}
+	return &Agreement{Rows: len(fd), FDSpearman: spearman(fd, pfd), KIDSpearman: spearman(kid, pkid)}
 }

@@ -64,6 +64,11 @@ func TestX0LeavesTheSamplesAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, v := range []float64{plain.PixelFD, plain.PixelKIDErr} {
+		if !(v > 0) || math.IsInf(v, 0) {
+			t.Errorf("pixel distances %+v", plain.Distance)
+		}
+	}
 	if plain.X0 != nil {
 		t.Errorf("without -x0 the row has x̂₀ points: %v", plain.X0)
 	}
@@ -193,5 +198,63 @@ func TestMissesSheet(t *testing.T) {
 	}
 	if got := missesFile(Row{Sampler: "dpmpp2m", Steps: 10, Guidance: 1.5, GuidanceFrom: 0, GuidanceTo: 499}); got != "misses-dpmpp2m-10-g1.5-t0-499.png" {
 		t.Errorf("file name %s", got)
+	}
+}
+
+func TestPixelFeatures(t *testing.T) {
+	px := classifier.Size * classifier.Size
+	imgs := make([]float32, 2*px)
+	for i := range imgs {
+		imgs[i] = -1 // background
+	}
+	second := imgs[px:]
+	// Full ink on the 2×2 block at the top left, half a block of ink at
+	// the bottom right.
+	second[0], second[1], second[classifier.Size], second[classifier.Size+1] = 1, 1, 1, 1
+	second[px-1], second[px-2] = 1, 1
+	f := pixelFeatures(imgs, 2)
+	if len(f) != 2*PixelDim {
+		t.Fatalf("%d features, want %d", len(f), 2*PixelDim)
+	}
+	for i, v := range f[:PixelDim] {
+		if v != 0 {
+			t.Fatalf("background image: feature %d is %v", i, v)
+		}
+	}
+	g := f[PixelDim:]
+	if g[0] != 1 || g[PixelDim-1] != 0.5 || g[1] != 0 || g[PixelDim/2] != 0 {
+		t.Errorf("features %v … %v, want 1 at the top left and 0.5 at the bottom right", g[:2], g[PixelDim-2:])
+	}
+}
+
+func TestSpearman(t *testing.T) {
+	for _, c := range []struct {
+		a, b []float64
+		want float64
+	}{
+		{[]float64{1, 2, 3, 4}, []float64{10, 20, 30, 40}, 1},
+		{[]float64{1, 2, 3, 4}, []float64{40, 30, 20, 10}, -1},
+		{[]float64{1, 2, 3, 4}, []float64{1, 100, 1000, 2}, 0.4},    // ranks 1 3 4 2
+		{[]float64{1, 1, 2}, []float64{5, 6, 7}, math.Sqrt(3) / 2}, // ties: ranks 1.5 1.5 3
+	} {
+		if got := spearman(c.a, c.b); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("spearman(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+	if r := ranks([]float64{3, 1, 2, 1}); r[0] != 4 || r[1] != 1.5 || r[2] != 3 || r[3] != 1.5 {
+		t.Errorf("ranks %v", r)
+	}
+}
+
+func TestAgreement(t *testing.T) {
+	d := func(fd, pfd float64) Distance { return Distance{FD: fd, KID: fd, PixelFD: pfd, PixelKID: -pfd} }
+	r := &Result{Rows: []Row{{Distance: d(1, 10)}, {Distance: d(2, 20)}}}
+	if a := agreement(r); a != nil {
+		t.Errorf("two rows ranked: %+v", a)
+	}
+	r.Unconditional = []Uncond{{Distance: d(3, 30)}}
+	a := agreement(r)
+	if a == nil || a.Rows != 3 || a.FDSpearman != 1 || a.KIDSpearman != -1 {
+		t.Errorf("agreement %+v, want 3 rows, ρ 1 by FD and −1 by KID", a)
 	}
 }

@@ -11,8 +11,8 @@ func printTable(w io.Writer, r *Result) {
 	fmt.Fprintf(w, "weights %s (step %s); classifier test accuracy %.2f%%; %d samples a row (%d per digit)\n\n",
 		r.Weights, r.Step, 100*r.ClassifierAccuracy, r.Samples, r.PerClass)
 	if len(r.Rows) > 0 {
-		fmt.Fprintf(w, "| sampler | steps | guidance | accuracy | %s | FD | KID ×10³ | s |\n", strings.Join(digits("acc %d"), " | "))
-		fmt.Fprintf(w, "|---|---|---|---|%s---|---|---|\n", strings.Repeat("---|", 10))
+		fmt.Fprintf(w, "| sampler | steps | guidance | accuracy | %s | FD | KID ×10³ | FD px | KID px ×10³ | s |\n", strings.Join(digits("acc %d"), " | "))
+		fmt.Fprintf(w, "|---|---|---|---|%s---|---|---|---|---|\n", strings.Repeat("---|", 10))
 		for _, c := range r.Rows {
 			fmt.Fprintln(w, rowLine(c))
 		}
@@ -27,14 +27,20 @@ func printTable(w io.Writer, r *Result) {
 		}
 	}
 	if len(r.Unconditional) > 0 {
-		fmt.Fprintf(w, "| unconditional | steps | %s | FD | KID ×10³ | s |\n", strings.Join(digits("%d"), " | "))
-		fmt.Fprintf(w, "|---|---|%s---|---|---|\n", strings.Repeat("---|", 10))
+		fmt.Fprintf(w, "| unconditional | steps | %s | FD | KID ×10³ | FD px | KID px ×10³ | s |\n", strings.Join(digits("%d"), " | "))
+		fmt.Fprintf(w, "|---|---|%s---|---|---|---|---|\n", strings.Repeat("---|", 10))
 		for _, h := range r.Unconditional {
 			fmt.Fprintln(w, uncondLine(h))
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "Floor (%d MNIST training images vs the test set): FD %.2f, KID ×10³ %s. Took %.0f s", r.Samples, r.Floor.FD, kid(r.Floor), r.Seconds)
+	fmt.Fprintf(w, "FD and KID on the classifier's features; FD px and KID px on the pixels (ink on a 16×16 grid).\n")
+	fmt.Fprintf(w, "Floor (%d MNIST training images vs the test set): FD %.2f, KID ×10³ %s; FD px %.2f, KID px ×10³ %s.\n",
+		r.Samples, r.Floor.FD, kid(r.Floor), r.Floor.PixelFD, pixelKID(r.Floor))
+	if a := r.Agreement; a != nil {
+		fmt.Fprintf(w, "The two feature sets rank these %d rows alike to a Spearman ρ of %.2f by FD and %.2f by KID.\n", a.Rows, a.FDSpearman, a.KIDSpearman)
+	}
+	fmt.Fprintf(w, "Took %.0f s", r.Seconds)
 	if r.PeakRSSMB > 0 {
 		fmt.Fprintf(w, ", peak memory %.0f MB", r.PeakRSSMB)
 	}
@@ -48,7 +54,7 @@ func rowLine(c Row) string {
 	for _, a := range c.ClassAccuracy {
 		fmt.Fprintf(&b, " %.0f%% |", 100*a)
 	}
-	fmt.Fprintf(&b, " %.2f | %s | %.0f |", c.FD, kid(c.Distance), c.Seconds)
+	fmt.Fprintf(&b, " %s | %.0f |", distances(c.Distance), c.Seconds)
 	return b.String()
 }
 
@@ -80,12 +86,22 @@ func uncondLine(h Uncond) string {
 	for _, c := range h.Counts {
 		fmt.Fprintf(&b, " %.1f%% |", 100*float64(c)/float64(total))
 	}
-	fmt.Fprintf(&b, " %.2f | %s | %.0f |", h.FD, kid(h.Distance), h.Seconds)
+	fmt.Fprintf(&b, " %s | %.0f |", distances(h.Distance), h.Seconds)
 	return b.String()
+}
+
+// distances formats a row's four distance cells.
+func distances(d Distance) string {
+	return fmt.Sprintf("%.2f | %s | %.2f | %s", d.FD, kid(d), d.PixelFD, pixelKID(d))
 }
 
 // kid formats KID ± its standard error, both ×10³.
 func kid(d Distance) string { return fmt.Sprintf("%.2f ± %.2f", 1e3*d.KID, 1e3*d.KIDErr) }
+
+// pixelKID formats the pixels' KID ± its standard error, both ×10³.
+func pixelKID(d Distance) string {
+	return fmt.Sprintf("%.2f ± %.2f", 1e3*d.PixelKID, 1e3*d.PixelKIDErr)
+}
 
 func digits(format string) []string {
 	var s []string
