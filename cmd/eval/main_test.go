@@ -234,7 +234,7 @@ func TestSpearman(t *testing.T) {
 	}{
 		{[]float64{1, 2, 3, 4}, []float64{10, 20, 30, 40}, 1},
 		{[]float64{1, 2, 3, 4}, []float64{40, 30, 20, 10}, -1},
-		{[]float64{1, 2, 3, 4}, []float64{1, 100, 1000, 2}, 0.4},    // ranks 1 3 4 2
+		{[]float64{1, 2, 3, 4}, []float64{1, 100, 1000, 2}, 0.4},   // ranks 1 3 4 2
 		{[]float64{1, 1, 2}, []float64{5, 6, 7}, math.Sqrt(3) / 2}, // ties: ranks 1.5 1.5 3
 	} {
 		if got := spearman(c.a, c.b); math.Abs(got-c.want) > 1e-12 {
@@ -256,5 +256,52 @@ func TestAgreement(t *testing.T) {
 	a := agreement(r)
 	if a == nil || a.Rows != 3 || a.FDSpearman != 1 || a.KIDSpearman != -1 {
 		t.Errorf("agreement %+v, want 3 rows, ρ 1 by FD and −1 by KID", a)
+	}
+}
+
+// The floor draws distinct training images at random, the same ones for
+// the same seed, and not MNIST's first run of writers.
+func TestFloorImages(t *testing.T) {
+	const n, px = 100, classifier.Size * classifier.Size
+	train := &mnist.Set{N: 1000, Size: classifier.Size, Images: make([]float32, 1000*px)}
+	for i := 0; i < train.N; i++ {
+		for k := 0; k < px; k++ {
+			train.Images[i*px+k] = float32(i) // image i is all i: its index
+		}
+	}
+	picked := func(seed uint64) []int {
+		imgs := floorImages(train, n, seed)
+		if len(imgs) != n*px {
+			t.Fatalf("%d values, want %d images", len(imgs), n)
+		}
+		var idx []int
+		for i := 0; i < n; i++ {
+			idx = append(idx, int(imgs[i*px]))
+			if imgs[i*px+px-1] != imgs[i*px] {
+				t.Fatalf("image %d is not one training image", i)
+			}
+		}
+		return idx
+	}
+	a, b, c := picked(1), picked(1), picked(2)
+	seen, first, same := map[int]bool{}, 0, 0
+	for i, j := range a {
+		if seen[j] {
+			t.Fatalf("training image %d drawn twice", j)
+		}
+		seen[j] = true
+		if j < n {
+			first++
+		}
+		if j != b[i] {
+			t.Fatalf("seed 1 drew %v, then %v", a[:5], b[:5])
+		}
+		if j == c[i] {
+			same++
+		}
+	}
+	// About n·n/N = 10 of the first n are expected by chance.
+	if first > 30 || same > 10 {
+		t.Errorf("%d of the first %d training images drawn; seeds 1 and 2 agree on %d places", first, n, same)
 	}
 }

@@ -35,7 +35,7 @@ func printTable(w io.Writer, r *Result) {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "FD and KID on the classifier's features; FD px and KID px on the pixels (ink on a 16×16 grid).\n")
-	fmt.Fprintf(w, "Floor (%d MNIST training images vs the test set): FD %.2f, KID ×10³ %s; FD px %.2f, KID px ×10³ %s.\n",
+	fmt.Fprintf(w, "Floor (%d MNIST training images drawn at random vs the test set): FD %.2f, KID ×10³ %s; FD px %.3f, KID px ×10³ %s.\n",
 		r.Samples, r.Floor.FD, kid(r.Floor), r.Floor.PixelFD, pixelKID(r.Floor))
 	if a := r.Agreement; a != nil {
 		fmt.Fprintf(w, "The two feature sets rank these %d rows alike to a Spearman ρ of %.2f by FD and %.2f by KID.\n", a.Rows, a.FDSpearman, a.KIDSpearman)
@@ -92,7 +92,7 @@ func uncondLine(h Uncond) string {
 
 // distances formats a row's four distance cells.
 func distances(d Distance) string {
-	return fmt.Sprintf("%.2f | %s | %.2f | %s", d.FD, kid(d), d.PixelFD, pixelKID(d))
+	return fmt.Sprintf("%.2f | %s | %.3f | %s", d.FD, kid(d), d.PixelFD, pixelKID(d))
 }
 
 // kid formats KID ± its standard error, both ×10³.
