@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -291,7 +292,10 @@ func run(o *options) error {
 	res.PeakRSSMB = peakRSSMB()
 	printTable(os.Stdout, res)
 	if o.jsonOut != "" {
-		b, _ := json.MarshalIndent(res, "", "  ")
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return err
+		}
 		if err := safetensors.AtomicWrite(o.jsonOut, append(b, '\n')); err != nil {
 			return err
 		}
@@ -521,5 +525,9 @@ func agreement(r *Result) *Agreement {
 	if len(fd) < 3 {
 		return nil
 	}
-	return &Agreement{Rows: len(fd), FDSpearman: spearman(fd, pfd), KIDSpearman: spearman(kid, pkid)}
+	a := &Agreement{Rows: len(fd), FDSpearman: spearman(fd, pfd), KIDSpearman: spearman(kid, pkid)}
+	if math.IsNaN(a.FDSpearman) || math.IsNaN(a.KIDSpearman) {
+		return nil // a feature set ties every row: there is no order to compare
+	}
+	return a
 }

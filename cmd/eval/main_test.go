@@ -252,6 +252,12 @@ func TestAgreement(t *testing.T) {
 	if a := agreement(r); a != nil {
 		t.Errorf("two rows ranked: %+v", a)
 	}
+	r.Unconditional = []Uncond{{Distance: d(3, 20)}}
+	r.Rows[0] = Row{Distance: d(1, 20)} // the pixels tie every row
+	if a := agreement(r); a != nil {
+		t.Errorf("pixels tie every row, but agreement %+v", a)
+	}
+	r.Rows[0] = Row{Distance: d(1, 10)}
 	r.Unconditional = []Uncond{{Distance: d(3, 30)}}
 	a := agreement(r)
 	if a == nil || a.Rows != 3 || a.FDSpearman != 1 || a.KIDSpearman != -1 {

@@ -32,7 +32,8 @@ func pixelFeatures(x []float32, n int) []float32 {
 }
 
 // spearman is the rank correlation of a and b (ties get their mean rank):
-// 1 when the two order the same rows the same way, −1 when reversed.
+// 1 when the two order the same rows the same way, −1 when reversed; NaN
+// when either ties every value.
 func spearman(a, b []float64) float64 {
 	ra, rb := ranks(a), ranks(b)
 	var ma, mb float64
