@@ -2,12 +2,13 @@
 // MNIST classifier. For every sampler, step count and guidance scale asked
 // for, it draws the same number of conditional samples of each digit and
 // reports the classifier's accuracy on them, and two distances between
-// classifier features of the samples and of the MNIST test set: the Fréchet
-// distance (biased upwards at small counts, so it is shown next to the same
-// distance for MNIST training images, the floor, at the same count) and the
-// kernel distance KID (unbiased, with a standard error). Unconditional
-// samples (the null label) get the class histogram and the same distances.
-// It prints Markdown tables and can write JSON.
+// features of the samples and of the MNIST test set: the Fréchet distance
+// (biased upwards at small counts, so it is shown next to the same distance
+// for MNIST training images drawn at random, the floor, at the same count)
+// and the kernel distance KID (unbiased, with a standard error), each on two
+// feature sets, the classifier's and the pixels'. Unconditional samples (the
+// null label) get the class histogram and the same distances. It prints
+// Markdown tables, can write JSON, and can draw the wrong digits (-misses).
 //
 //	go run ./cmd/eval                                        # the defaults: 1000 samples a row
 //	go run ./cmd/eval -sampler dpmpp2m,ddim -steps 10,20,50 -guidance 1,2
@@ -102,7 +103,7 @@ type Row struct {
 // Miss is a conditional sample the classifier reads as another digit than
 // the one asked for.
 type Miss struct {
-	Index int `json:"index"` // the sample's place in the row (its seed stream)
+	Index int `json:"index"` // the sample's place in the row; with -seed and -batch, which noise made it
 	Asked int `json:"asked"`
 	Seen  int `json:"seen"`
 	img   []float32
@@ -155,11 +156,11 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&interval, "guidance-interval", "", "FROM,TO: guide only the steps with FROM ≤ t ≤ TO, the rest plain conditional (default: every step)")
 	fs.BoolVar(&o.x0, "x0", false, "also classify each conditional sample's x̂₀ after every step (the samples are the same)")
 	fs.IntVar(&o.batch, "batch", 50, "images per network call")
-	fs.Uint64Var(&o.seed, "seed", 1, "seed")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed of the samples' noise and of the floor's draw of training images")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON here")
-	fs.StringVar(&o.missesDir, "misses", "", "also write each conditional row's wrong digits into this folder as a PNG sheet, one line per digit asked for")
+	fs.StringVar(&o.missesDir, "misses", "", "also write each conditional row's wrong digits into this folder as a PNG sheet, one line per digit asked for (none for a row without any)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/eval [flags]\n\nScores a DDPM's samples with the MNIST classifier: accuracy, Fréchet distance and KID against the MNIST test set, for every sampler × steps × guidance asked for.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/eval [flags]\n\nScores a DDPM's samples with the MNIST classifier: accuracy, and Fréchet distance and KID against the MNIST test set on the classifier's features and on the pixels, for every sampler × steps × guidance asked for.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -211,6 +212,11 @@ func parseFlags(args []string) (*options, error) {
 
 func run(o *options) error {
 	start := time.Now()
+	if o.missesDir != "" { // fail now, not after hours of sampling
+		if err := os.MkdirAll(o.missesDir, 0o755); err != nil {
+			return err
+		}
+	}
 	be := nn.CPU{}
 	m, meta, err := unet.Load(o.weights, be)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -273,6 +279,9 @@ func run(o *options) error {
 					if o.missesDir != "" {
 						if err := writeMisses(o.missesDir, row); err != nil {
 							return err
+						}
+						for i := range row.Misses {
+							row.Misses[i].img = nil // drawn: free them
 						}
 					}
 				}
@@ -387,7 +396,8 @@ type judged struct {
 
 // sampleAndJudge draws 10·perClass samples in batches (labels may be nil for
 // an unconditional model) and keeps only the classifier's verdict and
-// features of each, so memory does not grow with the count; with misses it
+// features and the pixel features of each, so memory does not grow with the
+// count (the images are not kept); with misses it
 // also keeps the images the classifier reads as another digit.
 func sampleAndJudge(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm.Schedule, kind string, steps int, labels []int, seed uint64, x0, misses bool) (*judged, error) {
 	n, px := 10*o.perClass, classifier.Size*classifier.Size
@@ -494,9 +504,10 @@ func (r *reference) distance(feats, pixels []float32) (Distance, error) {
 
 // floorImages returns n training images drawn at random (without
 // replacement, from seed): MNIST's training set comes in runs of the same
-// writers, and its first 1000 images are twice as far from the test set by
-// the classifier's Fréchet distance as 1000 drawn at random (47.0 against
-// 18.5–20.3), a floor that made every sample look better than it is.
+// writers, and its first 1000 images are about twice as far from the test
+// set by the classifier's Fréchet distance as 1000 drawn at random (47.0
+// against 18.5–22.2 over four draws), a floor that made every sample look
+// better than it is.
 func floorImages(train *mnist.Set, n int, seed uint64) []float32 {
 	px := classifier.Size * classifier.Size
 	out := make([]float32, 0, n*px)
@@ -506,7 +517,8 @@ func floorImages(train *mnist.Set, n int, seed uint64) []float32 {
 	return out
 }
 
-// floorStream keeps the floor's draw apart from the samples' noise.
+// floorStream keeps the floor's draw apart from the samples' noise, whose
+// streams are the batches' first sample indices, below 60,000 = 0xea60.
 const floorStream = 0xf100
 
 // agreement ranks a run's rows by each feature set's distances; nil for

@@ -149,7 +149,10 @@ func TestMisses(t *testing.T) {
 	perDigit := map[int]int{}
 	for _, m := range row.Misses {
 		if m.Asked != m.Index%10 || m.Seen == m.Asked || len(m.img) != classifier.Size*classifier.Size {
-			t.Errorf("miss %+v (%d pixels)", m, len(m.img))
+			t.Fatalf("miss %+v (%d pixels)", m, len(m.img))
+		}
+		if seen := ref.clf.Predict(m.img, 1)[0]; seen != m.Seen {
+			t.Errorf("miss %d: recorded as read %d, its image reads %d", m.Index, m.Seen, seen)
 		}
 		perDigit[m.Asked]++
 	}
@@ -174,6 +177,14 @@ func TestMisses(t *testing.T) {
 	if b := img.Bounds(); b.Dx() != cols*cell+2 || b.Dy() != 10*cell+2 {
 		t.Errorf("sheet %v, want %d×%d cells", b, cols, 10)
 	}
+	// The same row without misses removes the old sheet.
+	row.Misses = nil
+	if err := writeMisses(o.missesDir, row); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(o.missesDir, "misses-dpmpp2m-6-g0.png")); !os.IsNotExist(err) {
+		t.Errorf("a row without misses left a sheet behind (%v)", err)
+	}
 }
 
 func TestMissesSheet(t *testing.T) {
@@ -185,15 +196,15 @@ func TestMissesSheet(t *testing.T) {
 		}
 		return img
 	}
-	sheet := missesSheet([]Miss{{Asked: 3, img: digit(0.5)}, {Asked: 7, img: digit(0.25)}, {Asked: 3, img: digit(1)}})
-	if len(sheet) != 10*2*px {
+	sheet, cols := missesSheet([]Miss{{Asked: 3, img: digit(0.5)}, {Asked: 7, img: digit(0.25)}, {Asked: 3, img: digit(1)}})
+	if cols != 2 || len(sheet) != 10*2*px {
 		t.Fatalf("sheet of %d images, want 10 lines of 2", len(sheet)/px)
 	}
 	cell := func(line, col int) float32 { return sheet[(line*2+col)*px] }
 	if cell(3, 0) != 0.5 || cell(3, 1) != 1 || cell(7, 0) != 0.25 || cell(7, 1) != float32(40/127.5-1) || cell(0, 0) != float32(40/127.5-1) {
 		t.Errorf("cells (3,0) %v (3,1) %v (7,0) %v (7,1) %v (0,0) %v", cell(3, 0), cell(3, 1), cell(7, 0), cell(7, 1), cell(0, 0))
 	}
-	if missesSheet(nil) != nil {
+	if sheet, cols := missesSheet(nil); sheet != nil || cols != 0 {
 		t.Error("a sheet without misses")
 	}
 	if got := missesFile(Row{Sampler: "dpmpp2m", Steps: 10, Guidance: 1.5, GuidanceFrom: 0, GuidanceTo: 499}); got != "misses-dpmpp2m-10-g1.5-t0-499.png" {
@@ -236,8 +247,10 @@ func TestSpearman(t *testing.T) {
 		{[]float64{1, 2, 3, 4}, []float64{40, 30, 20, 10}, -1},
 		{[]float64{1, 2, 3, 4}, []float64{1, 100, 1000, 2}, 0.4},   // ranks 1 3 4 2
 		{[]float64{1, 1, 2}, []float64{5, 6, 7}, math.Sqrt(3) / 2}, // ties: ranks 1.5 1.5 3
+		{[]float64{1, 2, 3}, []float64{4, 4, 4}, math.NaN()},       // no order to compare
 	} {
-		if got := spearman(c.a, c.b); math.Abs(got-c.want) > 1e-12 {
+		got := spearman(c.a, c.b)
+		if math.IsNaN(c.want) != math.IsNaN(got) || math.Abs(got-c.want) > 1e-12 {
 			t.Errorf("spearman(%v, %v) = %v, want %v", c.a, c.b, got, c.want)
 		}
 	}
@@ -307,7 +320,7 @@ func TestFloorImages(t *testing.T) {
 		}
 	}
 	// About n·n/N = 10 of the first n are expected by chance.
-	if first > 30 || same > 10 {
+	if first > 30 || same > 3 {
 		t.Errorf("%d of the first %d training images drawn; seeds 1 and 2 agree on %d places", first, n, same)
 	}
 }

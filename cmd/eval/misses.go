@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,22 +24,22 @@ func missesFile(r Row) string {
 }
 
 // missesSheet lays out a row's wrong digits one line per digit asked for,
-// 0 at the top, each line in sample order; it returns nil when there are none.
-func missesSheet(misses []Miss) []float32 {
-	cols := 0
+// 0 at the top, each line in sample order, and returns the images with the
+// number of columns; nil and 0 when there are none.
+func missesSheet(misses []Miss) (sheet []float32, cols int) {
 	var byDigit [10][]Miss
 	for _, m := range misses {
 		byDigit[m.Asked] = append(byDigit[m.Asked], m)
 		cols = max(cols, len(byDigit[m.Asked]))
 	}
 	if cols == 0 {
-		return nil
+		return nil, 0
 	}
 	px := classifier.Size * classifier.Size
 	// Empty cells take the grid's background grey (40 of 255), so a short
 	// line ends in nothing rather than in black squares that look like digits.
 	const blank = 40/127.5 - 1
-	sheet := make([]float32, 10*cols*px)
+	sheet = make([]float32, 10*cols*px)
 	for i := range sheet {
 		sheet[i] = blank
 	}
@@ -46,23 +48,23 @@ func missesSheet(misses []Miss) []float32 {
 			copy(sheet[(d*cols+c)*px:], m.img)
 		}
 	}
-	return sheet
+	return sheet, cols
 }
 
 // writeMisses saves a row's sheet of wrong digits in dir and says on stderr
-// what the classifier read each one as. A row without misses writes nothing.
+// what the classifier read each one as. A row without misses has no sheet: an
+// older one of the same name is removed, so the folder never contradicts it.
 func writeMisses(dir string, r Row) error {
-	sheet := missesSheet(r.Misses)
+	path := filepath.Join(dir, missesFile(r))
+	sheet, cols := missesSheet(r.Misses)
 	if sheet == nil {
-		fmt.Fprintf(os.Stderr, "  no wrong digits: no %s\n", missesFile(r))
+		fmt.Fprintf(os.Stderr, "  every digit right: no %s\n", path)
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 		return nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	n := len(sheet) / (classifier.Size * classifier.Size)
-	path := filepath.Join(dir, missesFile(r))
-	if err := picture.SavePNG(path, picture.Grid(sheet, n, classifier.Size, n/10, 2, 2)); err != nil {
+	if err := picture.SavePNG(path, picture.Grid(sheet, 10*cols, classifier.Size, cols, 2, 2)); err != nil {
 		return err
 	}
 	var seen [10][]string

@@ -16,15 +16,15 @@ const PixelDim = (classifier.Size / 2) * (classifier.Size / 2)
 // the classifier's features are trained to ignore what does not change the
 // digit, these see every stroke's width and place and every speck, so the two
 // can disagree on which set of samples is closer to MNIST.
-func pixelFeatures(x []float32, n int) []float32 {
+func pixelFeatures(imgs []float32, n int) []float32 {
 	const size, half = classifier.Size, classifier.Size / 2
 	out := make([]float32, n*PixelDim)
 	for i := 0; i < n; i++ {
-		img, f := x[i*size*size:(i+1)*size*size], out[i*PixelDim:(i+1)*PixelDim]
-		for y := 0; y < half; y++ {
-			for x := 0; x < half; x++ {
-				s := img[2*y*size+2*x] + img[2*y*size+2*x+1] + img[(2*y+1)*size+2*x] + img[(2*y+1)*size+2*x+1]
-				f[y*half+x] = (s/4 + 1) / 2
+		img, f := imgs[i*size*size:(i+1)*size*size], out[i*PixelDim:(i+1)*PixelDim]
+		for by := 0; by < half; by++ {
+			for bx := 0; bx < half; bx++ {
+				top, bottom := img[2*by*size+2*bx:], img[(2*by+1)*size+2*bx:]
+				f[by*half+bx] = ((top[0]+top[1]+bottom[0]+bottom[1])/4 + 1) / 2
 			}
 		}
 	}
@@ -59,7 +59,7 @@ func ranks(v []float64) []float64 {
 	for i := range idx {
 		idx[i] = i
 	}
-	sort.SliceStable(idx, func(i, j int) bool { return v[idx[i]] < v[idx[j]] })
+	sort.Slice(idx, func(i, j int) bool { return v[idx[i]] < v[idx[j]] })
 	r := make([]float64, len(v))
 	for lo := 0; lo < len(idx); {
 		hi := lo + 1

@@ -95,13 +95,11 @@ func distances(d Distance) string {
 	return fmt.Sprintf("%.2f | %s | %.3f | %s", d.FD, kid(d), d.PixelFD, pixelKID(d))
 }
 
-// kid formats KID ± its standard error, both ×10³.
-func kid(d Distance) string { return fmt.Sprintf("%.2f ± %.2f", 1e3*d.KID, 1e3*d.KIDErr) }
+// kid and pixelKID format a KID ± its standard error, both ×10³.
+func kid(d Distance) string      { return milli(d.KID, d.KIDErr) }
+func pixelKID(d Distance) string { return milli(d.PixelKID, d.PixelKIDErr) }
 
-// pixelKID formats the pixels' KID ± its standard error, both ×10³.
-func pixelKID(d Distance) string {
-	return fmt.Sprintf("%.2f ± %.2f", 1e3*d.PixelKID, 1e3*d.PixelKIDErr)
-}
+func milli(v, se float64) string { return fmt.Sprintf("%.2f ± %.2f", 1e3*v, 1e3*se) }
 
 func digits(format string) []string {
 	var s []string
