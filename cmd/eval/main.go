@@ -457,6 +457,7 @@ type reference struct {
 	batch         int
 	test, pixTest []float32
 	n             int
+	fd, pixFD     *classifier.FrechetReference
 	kid, pixKID   *classifier.KIDReference
 }
 
@@ -465,6 +466,12 @@ func newReference(clf *classifier.Model, test *mnist.Set, batch int) (*reference
 	r.test = r.features(test.Images, test.N)
 	r.pixTest = pixelFeatures(test.Images, test.N)
 	var err error
+	if r.fd, err = classifier.NewFrechetReference(r.test, r.n, classifier.FeatureDim); err != nil {
+		return nil, err
+	}
+	if r.pixFD, err = classifier.NewFrechetReference(r.pixTest, r.n, PixelDim); err != nil {
+		return nil, err
+	}
 	if r.kid, err = classifier.NewKIDReference(r.test, r.n, classifier.FeatureDim); err != nil {
 		return nil, err
 	}
@@ -489,13 +496,13 @@ func (r *reference) distance(feats, pixels []float32) (Distance, error) {
 	n := len(feats) / classifier.FeatureDim
 	var d Distance
 	var err error
-	if d.FD, err = classifier.FrechetDistance(feats, n, r.test, r.n, classifier.FeatureDim); err != nil {
+	if d.FD, err = r.fd.Distance(feats, n); err != nil {
 		return d, err
 	}
 	if d.KID, d.KIDErr, err = r.kid.Distance(feats, n); err != nil {
 		return d, err
 	}
-	if d.PixelFD, err = classifier.FrechetDistance(pixels, n, r.pixTest, r.n, PixelDim); err != nil {
+	if d.PixelFD, err = r.pixFD.Distance(pixels, n); err != nil {
 		return d, err
 	}
 	d.PixelKID, d.PixelKIDErr, err = r.pixKID.Distance(pixels, n)

@@ -12,21 +12,52 @@ import (
 // |μa − μb|² + tr(Σa + Σb − 2·(Σa^½ Σb Σa^½)^½), as FID does with
 // Inception features.
 func FrechetDistance(a []float32, na int, b []float32, nb int, dim int) (float64, error) {
-	if na < 2 || nb < 2 || len(a) != na*dim || len(b) != nb*dim {
+	if na < 2 || len(a) != na*dim {
 		return 0, fmt.Errorf("classifier: Fréchet distance needs ≥ 2 vectors of %d values per set", dim)
 	}
-	mua, ca := moments(a, na, dim)
-	mub, cb := moments(b, nb, dim)
+	ref, err := NewFrechetReference(b, nb, dim)
+	if err != nil {
+		return 0, err
+	}
+	return ref.Distance(a, na)
+}
+
+// A FrechetReference holds the Gaussian fitted to reference features (the
+// MNIST test set), so that many sets can be measured against it without
+// fitting it again: with 10,000 references that is most of the work.
+type FrechetReference struct {
+	mu  []float64
+	cov *mat.SymDense
+	dim int
+}
+
+// NewFrechetReference fits the Gaussian to n reference vectors of dim values.
+func NewFrechetReference(feat []float32, n, dim int) (*FrechetReference, error) {
+	if n < 2 || len(feat) != n*dim {
+		return nil, fmt.Errorf("classifier: Fréchet distance needs ≥ 2 vectors of %d values per set", dim)
+	}
+	mu, cov := moments(feat, n, dim)
+	return &FrechetReference{mu: mu, cov: cov, dim: dim}, nil
+}
+
+// Distance returns the Fréchet distance between n feature vectors and the
+// reference.
+func (r *FrechetReference) Distance(feat []float32, n int) (float64, error) {
+	dim := r.dim
+	if n < 2 || len(feat) != n*dim {
+		return 0, fmt.Errorf("classifier: Fréchet distance needs ≥ 2 vectors of %d values per set", dim)
+	}
+	mua, ca := moments(feat, n, dim)
 	var d2 float64
 	for i := range mua {
-		d2 += (mua[i] - mub[i]) * (mua[i] - mub[i])
+		d2 += (mua[i] - r.mu[i]) * (mua[i] - r.mu[i])
 	}
 	sa, err := sqrtSym(ca)
 	if err != nil {
 		return 0, err
 	}
 	var m mat.Dense
-	m.Product(sa, cb, sa)
+	m.Product(sa, r.cov, sa)
 	ms := mat.NewSymDense(dim, nil)
 	for i := 0; i < dim; i++ {
 		for j := i; j < dim; j++ {
@@ -41,7 +72,7 @@ func FrechetDistance(a []float32, na int, b []float32, nb int, dim int) (float64
 	for _, v := range eig.Values(nil) {
 		trSqrt += math.Sqrt(math.Max(v, 0))
 	}
-	return d2 + mat.Trace(ca) + mat.Trace(cb) - 2*trSqrt, nil
+	return d2 + mat.Trace(ca) + mat.Trace(r.cov) - 2*trSqrt, nil
 }
 
 func moments(x []float32, n, dim int) ([]float64, *mat.SymDense) {

@@ -41,3 +41,31 @@ func TestFrechetDistance(t *testing.T) {
 		t.Error("FD of one vector: no error")
 	}
 }
+
+// A reference fitted once measures the same as FrechetDistance, call after
+// call, and refuses sets of the wrong width.
+func TestFrechetReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	const n, dim = 500, 8
+	ref := gaussian(r, 4*n, dim, 0, 1)
+	fr, err := NewFrechetReference(ref, 4*n, dim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := 0; k < 3; k++ {
+		x := gaussian(r, n, dim, 0.1*float64(k), 1)
+		want, err := FrechetDistance(x, n, ref, 4*n, dim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := fr.Distance(x, n); err != nil || got != want {
+			t.Errorf("set %d: reference says %v (%v), FrechetDistance %v", k, got, err, want)
+		}
+	}
+	if _, err := fr.Distance(ref[:n*(dim-1)], n); err == nil {
+		t.Error("vectors of the wrong width: no error")
+	}
+	if _, err := NewFrechetReference(ref[:dim], 1, dim); err == nil {
+		t.Error("a reference of one vector: no error")
+	}
+}
