@@ -453,30 +453,46 @@ func sampleAndJudge(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm
 // reference holds the classifier and the MNIST test set's features, the
 // classifier's and the pixels'.
 type reference struct {
-	clf           *classifier.Model
-	batch         int
-	test, pixTest []float32
-	n             int
-	fd, pixFD     *classifier.FrechetReference
-	kid, pixKID   *classifier.KIDReference
+	clf            *classifier.Model
+	batch          int
+	classes, inked featureSet // the test set in the classifier's features and in pixels
 }
 
 func newReference(clf *classifier.Model, test *mnist.Set, batch int) (*reference, error) {
-	r := &reference{clf: clf, batch: batch, n: test.N}
-	r.test = r.features(test.Images, test.N)
-	r.pixTest = pixelFeatures(test.Images, test.N)
+	r := &reference{clf: clf, batch: batch}
 	var err error
-	if r.fd, err = classifier.NewFrechetReference(r.test, r.n, classifier.FeatureDim); err != nil {
+	if r.classes, err = newFeatureSet(r.features(test.Images, test.N), test.N, classifier.FeatureDim); err != nil {
 		return nil, err
 	}
-	if r.pixFD, err = classifier.NewFrechetReference(r.pixTest, r.n, PixelDim); err != nil {
-		return nil, err
-	}
-	if r.kid, err = classifier.NewKIDReference(r.test, r.n, classifier.FeatureDim); err != nil {
-		return nil, err
-	}
-	r.pixKID, err = classifier.NewKIDReference(r.pixTest, r.n, PixelDim)
+	r.inked, err = newFeatureSet(pixelFeatures(test.Images, test.N), test.N, PixelDim)
 	return r, err
+}
+
+// featureSet measures sets of feature vectors against the test set's.
+type featureSet struct {
+	dim int
+	fd  *classifier.FrechetReference
+	kid *classifier.KIDReference
+}
+
+func newFeatureSet(test []float32, n, dim int) (featureSet, error) {
+	s := featureSet{dim: dim}
+	var err error
+	if s.fd, err = classifier.NewFrechetReference(test, n, dim); err != nil {
+		return s, err
+	}
+	s.kid, err = classifier.NewKIDReference(test, n, dim)
+	return s, err
+}
+
+// distance returns the Fréchet distance, KID and KID's standard error of feat.
+func (s featureSet) distance(feat []float32) (fd, kid, kidErr float64, err error) {
+	n := len(feat) / s.dim
+	if fd, err = s.fd.Distance(feat, n); err != nil {
+		return 0, 0, 0, err
+	}
+	kid, kidErr, err = s.kid.Distance(feat, n)
+	return fd, kid, kidErr, err
 }
 
 // features returns the classifier features of n images, in batches.
@@ -493,19 +509,12 @@ func (r *reference) features(x []float32, n int) []float32 {
 // distance returns the Fréchet distance and KID to the test set of a set of
 // images' classifier features and pixel features.
 func (r *reference) distance(feats, pixels []float32) (Distance, error) {
-	n := len(feats) / classifier.FeatureDim
 	var d Distance
 	var err error
-	if d.FD, err = r.fd.Distance(feats, n); err != nil {
+	if d.FD, d.KID, d.KIDErr, err = r.classes.distance(feats); err != nil {
 		return d, err
 	}
-	if d.KID, d.KIDErr, err = r.kid.Distance(feats, n); err != nil {
-		return d, err
-	}
-	if d.PixelFD, err = r.pixFD.Distance(pixels, n); err != nil {
-		return d, err
-	}
-	d.PixelKID, d.PixelKIDErr, err = r.pixKID.Distance(pixels, n)
+	d.PixelFD, d.PixelKID, d.PixelKIDErr, err = r.inked.distance(pixels)
 	return d, err
 }
 
@@ -519,7 +528,7 @@ func floorImages(train *mnist.Set, n int, seed uint64) []float32 {
 	px := classifier.Size * classifier.Size
 	out := make([]float32, 0, n*px)
 	for _, i := range rand.New(rand.NewPCG(seed, floorStream)).Perm(train.N)[:n] {
-		out = append(out, train.Images[i*px:(i+1)*px]...)
+		out = append(out, train.Image(i)...)
 	}
 	return out
 }

@@ -27,10 +27,9 @@ func missesFile(r Row) string {
 // 0 at the top, each line in sample order, and returns the images with the
 // number of columns; nil and 0 when there are none.
 func missesSheet(misses []Miss) (sheet []float32, cols int) {
-	var byDigit [10][]Miss
-	for _, m := range misses {
-		byDigit[m.Asked] = append(byDigit[m.Asked], m)
-		cols = max(cols, len(byDigit[m.Asked]))
+	lines := byAsked(misses)
+	for _, line := range lines {
+		cols = max(cols, len(line))
 	}
 	if cols == 0 {
 		return nil, 0
@@ -43,7 +42,7 @@ func missesSheet(misses []Miss) (sheet []float32, cols int) {
 	for i := range sheet {
 		sheet[i] = blank
 	}
-	for d, line := range byDigit {
+	for d, line := range lines {
 		for c, m := range line {
 			copy(sheet[(d*cols+c)*px:], m.img)
 		}
@@ -67,15 +66,24 @@ func writeMisses(dir string, r Row) error {
 	if err := picture.SavePNG(path, picture.Grid(sheet, 10*cols, classifier.Size, cols, 2, 2)); err != nil {
 		return err
 	}
-	var seen [10][]string
-	for _, m := range r.Misses {
-		seen[m.Asked] = append(seen[m.Asked], strconv.Itoa(m.Seen))
-	}
 	fmt.Fprintf(os.Stderr, "  %d wrong digits in %s; read as:\n", len(r.Misses), path)
-	for d, s := range seen {
-		if len(s) > 0 {
-			fmt.Fprintf(os.Stderr, "    asked %d: %s\n", d, strings.Join(s, " "))
+	for d, line := range byAsked(r.Misses) {
+		if len(line) == 0 {
+			continue
 		}
+		seen := make([]string, len(line))
+		for i, m := range line {
+			seen[i] = strconv.Itoa(m.Seen)
+		}
+		fmt.Fprintf(os.Stderr, "    asked %d: %s\n", d, strings.Join(seen, " "))
 	}
 	return nil
+}
+
+// byAsked groups misses by the digit asked for, each group in sample order.
+func byAsked(misses []Miss) (lines [10][]Miss) {
+	for _, m := range misses {
+		lines[m.Asked] = append(lines[m.Asked], m)
+	}
+	return lines
 }

@@ -12,9 +12,6 @@ import (
 // |μa − μb|² + tr(Σa + Σb − 2·(Σa^½ Σb Σa^½)^½), as FID does with
 // Inception features.
 func FrechetDistance(a []float32, na int, b []float32, nb int, dim int) (float64, error) {
-	if na < 2 || len(a) != na*dim {
-		return 0, fmt.Errorf("classifier: Fréchet distance needs ≥ 2 vectors of %d values per set", dim)
-	}
 	ref, err := NewFrechetReference(b, nb, dim)
 	if err != nil {
 		return 0, err
