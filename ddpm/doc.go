@@ -1,6 +1,9 @@
-// Package ddpm implements denoising diffusion probabilistic models (Ho et al. 2020)
-// and the DDIM sampler (Song et al. 2021): noise schedules, the forward (noising)
-// process and its training loss, and reverse-process step functions.
+// Package ddpm implements denoising diffusion probabilistic models (Ho et al. 2020):
+// noise schedules, the forward (noising) process and its training loss, and the
+// reverse process with its samplers: DDPM's ancestral steps, DDIM (Song et al.
+// 2021) and DPM-Solver++ 2M, 3M and SDE-2M (Lu et al. 2022). On top of them:
+// classifier-free guidance (Guided), inpainting (Inpaint) and SDEdit-style
+// editing of a drawn digit (NewEditProcess).
 //
 // The package follows the diffusers split of scheduler / model / pipeline: a
 // Sampler only sees images and the noise a network predicted for them, never the

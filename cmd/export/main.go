@@ -4,8 +4,11 @@
 // unless asked to with -force: the shipped weights live in weights/.
 //
 //	go run ./cmd/export -in runs/mnist/weights.safetensors -out runs/export
-//	go run ./cmd/export -in weights/run/weights.safetensors -force    # replace weights/mnist*.safetensors
-//	go run ./cmd/export -in weights/run-small/weights.safetensors -name mnist-small -force
+//	go run ./cmd/export -in runs/mnist/weights.safetensors -force     # replace weights/mnist*.safetensors
+//	go run ./cmd/export -in runs/small/weights.safetensors -name mnist-small -force
+//
+// A checkpoint folder holds weights.safetensors only once a run (or a
+// -resume of it) has written it; weights/run's is git-ignored.
 package main
 
 import (

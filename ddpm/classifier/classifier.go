@@ -1,7 +1,8 @@
 // Package classifier is a small convolutional MNIST classifier trained with
 // the project's own kernels. The evaluation command uses its predictions to
 // check that conditional samples show the requested digit, and its
-// penultimate features for a Fréchet distance between samples and MNIST.
+// penultimate features for the Fréchet distance and KID (kernel inception
+// distance) between samples and MNIST.
 package classifier
 
 import (

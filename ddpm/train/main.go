@@ -2,11 +2,11 @@
 //
 //	go run ./ddpm/train                      # the default model, into runs/mnist
 //	go run ./ddpm/train -resume              # continue the run in runs/mnist
-//	go run ./ddpm/train -epochs 1 -channels 8 -out runs/small
+//	go run ./ddpm/train -epochs 1 -channels 8 -groups 2 -out runs/small
 //
 // It writes into -out: checkpoint.safetensors (everything needed to resume),
-// weights.safetensors (the EMA weights, what the sampler and the web page
-// load), samples/step-NNNNNN.png, loss.png and log.jsonl. Ctrl-C writes a
+// weights.safetensors (the EMA weights, which cmd/export turns into the
+// files cmd/sample and the web page load), samples/step-NNNNNN.png, loss.png and log.jsonl. Ctrl-C writes a
 // final checkpoint and exits; a second Ctrl-C exits at once.
 package main
 
