@@ -30,8 +30,8 @@ type FrechetReference struct {
 
 // NewFrechetReference fits the Gaussian to n reference vectors of dim values.
 func NewFrechetReference(feat []float32, n, dim int) (*FrechetReference, error) {
-	if n < 2 || len(feat) != n*dim {
-		return nil, fmt.Errorf("classifier: Fréchet distance needs ≥ 2 vectors of %d values per set", dim)
+	if err := checkSet(feat, n, dim); err != nil {
+		return nil, err
 	}
 	mu, cov := moments(feat, n, dim)
 	return &FrechetReference{mu: mu, cov: cov, dim: dim}, nil
@@ -41,8 +41,8 @@ func NewFrechetReference(feat []float32, n, dim int) (*FrechetReference, error) 
 // reference.
 func (r *FrechetReference) Distance(feat []float32, n int) (float64, error) {
 	dim := r.dim
-	if n < 2 || len(feat) != n*dim {
-		return 0, fmt.Errorf("classifier: Fréchet distance needs ≥ 2 vectors of %d values per set", dim)
+	if err := checkSet(feat, n, dim); err != nil {
+		return 0, err
 	}
 	mua, ca := moments(feat, n, dim)
 	var d2 float64
@@ -70,6 +70,14 @@ func (r *FrechetReference) Distance(feat []float32, n int) (float64, error) {
 		trSqrt += math.Sqrt(math.Max(v, 0))
 	}
 	return d2 + mat.Trace(ca) + mat.Trace(r.cov) - 2*trSqrt, nil
+}
+
+// checkSet says whether feat holds n ≥ 2 vectors of dim values.
+func checkSet(feat []float32, n, dim int) error {
+	if n < 2 || len(feat) != n*dim {
+		return fmt.Errorf("classifier: Fréchet distance needs ≥ 2 vectors of %d values per set", dim)
+	}
+	return nil
 }
 
 func moments(x []float32, n, dim int) ([]float64, *mat.SymDense) {

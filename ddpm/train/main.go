@@ -6,8 +6,9 @@
 //
 // It writes into -out: checkpoint.safetensors (everything needed to resume),
 // weights.safetensors (the EMA weights, which cmd/export turns into the
-// files cmd/sample and the web page load), samples/step-NNNNNN.png, loss.png and log.jsonl. Ctrl-C writes a
-// final checkpoint and exits; a second Ctrl-C exits at once.
+// files cmd/sample and the web page load), samples/step-NNNNNN.png, loss.png
+// and log.jsonl. Ctrl-C writes a final checkpoint and exits; a second Ctrl-C
+// exits at once.
 package main
 
 import (
