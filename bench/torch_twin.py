@@ -172,6 +172,8 @@ class UNet(nn.Module):
 def load(path):
     meta, tensors = read_safetensors(path)
     cfg = json.loads(meta["config"])
+    if cfg.get("emb_scale"):
+        sys.exit(f"{path}: the twin has no embedding scale (emb_scale); give it a file without one")
     net = UNet(cfg)
     state = {k: torch.from_numpy(v.copy()) for k, v in tensors.items()}
     state["freqs"] = net.freqs

@@ -1,8 +1,11 @@
 // Command widen writes a copy of a weights file with more channels at some
-// levels (unet.Widen): the wider network starts from what the narrow one
-// learned instead of from noise. Train it on with `go run ./ddpm/train -init`.
+// levels (unet.Widen), or with the embedding scale added to its residual
+// blocks (unet.AddEmbScale, -emb-scale): the grown network starts from what
+// the old one learned instead of from noise. Train it on with
+// `go run ./ddpm/train -init`.
 //
 //	go run ./cmd/widen -in weights/mnist.safetensors -mults 1,2,4 -out runs/wide-init.safetensors
+//	go run ./cmd/widen -emb-scale -out runs/scale-init.safetensors
 //	go run ./ddpm/train -init runs/wide-init.safetensors -out runs/wide
 package main
 
@@ -24,6 +27,7 @@ type options struct {
 	in, out, mults string
 	seed           uint64
 	force          bool
+	embScale       bool
 }
 
 func main() {
@@ -31,11 +35,12 @@ func main() {
 	flags := flag.NewFlagSet("widen", flag.ContinueOnError)
 	flags.StringVar(&o.in, "in", "weights/mnist.safetensors", "weights to widen")
 	flags.StringVar(&o.out, "out", "", "where to write the wider network's weights (required)")
-	flags.StringVar(&o.mults, "mults", "", "the new channel mults, each a whole multiple of the old, e.g. 1,2,4 (required)")
+	flags.StringVar(&o.mults, "mults", "", "the new channel mults, each a whole multiple of the old, e.g. 1,2,4")
+	flags.BoolVar(&o.embScale, "emb-scale", false, "add the embedding scale to every residual block (at zero: the same function)")
 	flags.Uint64Var(&o.seed, "seed", 1, "seed of the random shares that split each weight among a channel's copies")
 	flags.BoolVar(&o.force, "force", false, "replace -out if it exists")
 	flags.Usage = func() {
-		fmt.Fprintf(flags.Output(), "Usage: go run ./cmd/widen -mults M,M,M -out FILE [flags]\n\nWrites a copy of a network with more channels at some levels, computing (nearly) the same function, to train on with `go run ./ddpm/train -init FILE`.\n\nFlags:\n")
+		fmt.Fprintf(flags.Output(), "Usage: go run ./cmd/widen (-mults M,M,M | -emb-scale) -out FILE [flags]\n\nWrites a copy of a network with more channels at some levels or with the embedding scale added, computing (nearly) the same function, to train on with `go run ./ddpm/train -init FILE`.\n\nFlags:\n")
 		flags.PrintDefaults()
 	}
 	if err := flags.Parse(os.Args[1:]); err != nil {
@@ -55,12 +60,15 @@ func main() {
 }
 
 func run(o *options) error {
-	if o.mults == "" {
-		return errors.New("-mults is required, e.g. -mults 1,2,4")
+	if o.mults == "" && !o.embScale {
+		return errors.New("nothing to grow: pass -mults (e.g. -mults 1,2,4), -emb-scale, or both")
 	}
-	mults, err := unet.ParseMults(o.mults)
-	if err != nil {
-		return fmt.Errorf("-mults: %v", err)
+	var mults []int
+	if o.mults != "" {
+		var err error
+		if mults, err = unet.ParseMults(o.mults); err != nil {
+			return fmt.Errorf("-mults: %v", err)
+		}
 	}
 	if o.out == "" {
 		return errors.New("-out is required: where to write the wider weights")
@@ -80,14 +88,24 @@ func run(o *options) error {
 	if err != nil {
 		return err
 	}
-	if slices.Equal(mults, m.Config.Mults) {
+	if mults != nil && slices.Equal(mults, m.Config.Mults) {
 		return fmt.Errorf("-mults %s are the network's own: nothing to widen", o.mults)
 	}
-	cfg := m.Config
-	cfg.Mults = mults
-	w, err := unet.Widen(m, cfg, o.seed)
-	if err != nil {
-		return err
+	if o.embScale && m.Config.EmbScale {
+		return fmt.Errorf("%s already has the embedding scale: drop -emb-scale", o.in)
+	}
+	w := m
+	if o.embScale {
+		if w, err = unet.AddEmbScale(w); err != nil {
+			return err
+		}
+	}
+	if mults != nil {
+		cfg := w.Config
+		cfg.Mults = mults
+		if w, err = unet.Widen(w, cfg, o.seed); err != nil {
+			return err
+		}
 	}
 	// The wide network never trained at this shape: the step moves into
 	// widened_from, so a run started from it does not claim it, and the
@@ -101,6 +119,6 @@ func run(o *options) error {
 	if err := w.Save(o.out, w.Weights, safetensors.F32, meta); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wrote %s: channel mults %v → %v, %d → %d parameters\n", o.out, m.Config.Mults, mults, m.NumParams(), w.NumParams())
+	fmt.Fprintf(os.Stderr, "wrote %s: %s → %s, %d → %d parameters\n", o.out, m.Config, w.Config, m.NumParams(), w.NumParams())
 	return nil
 }

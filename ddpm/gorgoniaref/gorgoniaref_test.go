@@ -1,6 +1,7 @@
 package gorgoniaref
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -27,9 +28,22 @@ type fixture struct {
 	labels []int
 }
 
-func newFixture(t *testing.T) *fixture {
-	t.Helper()
+// scaledConfig is tinyConfig with the embedding's scale in each residual block.
+func scaledConfig() unet.Config {
 	cfg := tinyConfig()
+	cfg.EmbScale = true
+	return cfg
+}
+
+// forConfigs runs test on tinyConfig and scaledConfig.
+func forConfigs(t *testing.T, test func(t *testing.T, cfg unet.Config)) {
+	for _, cfg := range []unet.Config{tinyConfig(), scaledConfig()} {
+		t.Run(fmt.Sprintf("emb_scale=%v", cfg.EmbScale), func(t *testing.T) { test(t, cfg) })
+	}
+}
+
+func newFixture(t *testing.T, cfg unet.Config) *fixture {
+	t.Helper()
 	m, err := unet.New(cfg, nn.CPU{}, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +90,11 @@ func newFixture(t *testing.T) *fixture {
 // gorgonia's symbolic gradients of the reference graph against float64
 // central differences, for every parameter tensor.
 func TestReferenceGradientsMatchFiniteDifferences(t *testing.T) {
-	f := newFixture(t)
+	forConfigs(t, testReferenceGradients)
+}
+
+func testReferenceGradients(t *testing.T, cfg unet.Config) {
+	f := newFixture(t, cfg)
 	net := f.probe.Net
 	grads := make([][]float64, len(net.Params))
 	for i := range net.Params {
@@ -149,8 +167,10 @@ func relErr(got []float32, want []float64) float64 {
 // Our float32 forward pass and every parameter gradient agree with the
 // gorgonia graph within 1e-4 relative (norm of the difference over the norm
 // of the reference, per tensor).
-func TestUNetMatchesGorgonia(t *testing.T) {
-	f := newFixture(t)
+func TestUNetMatchesGorgonia(t *testing.T) { forConfigs(t, testUNetMatches) }
+
+func testUNetMatches(t *testing.T, cfg unet.Config) {
+	f := newFixture(t, cfg)
 	m := f.model
 	be := m.Backend
 	x := be.New(2, 1, 8, 8)

@@ -177,6 +177,34 @@ var addChannelsFn = &kernelFn{
 	},
 }
 
+// scaleChannelsFn multiplies every pixel of x [N,C,H,W] by 1 + s [N,C].
+var scaleChannelsFn = &kernelFn{
+	name:    "RefScaleChannels",
+	inDims:  []int{4, 2},
+	outDims: 4,
+	shape:   func(in []tensor.Shape) tensor.Shape { return in[0].Clone() },
+	forward: func(in []arr, y arr) {
+		l := in[0].shape[2] * in[0].shape[3]
+		for i, v := range in[0].data {
+			y.data[i] = v * (1 + in[1].data[i/l])
+		}
+	},
+	grads: []func(in []arr, dy, dx arr){
+		func(in []arr, dy, dx arr) {
+			l := in[0].shape[2] * in[0].shape[3]
+			for i, v := range dy.data {
+				dx.data[i] = v * (1 + in[1].data[i/l])
+			}
+		},
+		func(in []arr, dy, ds arr) {
+			l := in[0].shape[2] * in[0].shape[3]
+			for i, v := range dy.data {
+				ds.data[i/l] += v * in[0].data[i]
+			}
+		},
+	},
+}
+
 // addBiasFn adds b [Out] to every row of y [N,Out].
 var addBiasFn = &kernelFn{
 	name:    "RefAddBias",

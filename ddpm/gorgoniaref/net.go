@@ -162,12 +162,21 @@ func (b *builder) add(x, y *G.Node) *G.Node {
 
 func (b *builder) res(name string, x, temb *G.Node) *G.Node {
 	h := b.conv(name+".conv1", b.silu(b.norm(name+".norm1", x)), 1)
-	tv := b.linear(name+".temb_proj", b.silu(temb))
+	te := b.silu(temb)
+	tv := b.linear(name+".temb_proj", te)
 	if b.err != nil {
 		return nil
 	}
 	h = b.must(addChannelsFn.apply(h, tv))
-	h = b.conv(name+".conv2", b.silu(b.norm(name+".norm2", h)), 1)
+	h = b.norm(name+".norm2", h)
+	if b.net.Config.EmbScale {
+		s := b.linear(name+".temb_scale", te)
+		if b.err != nil {
+			return nil
+		}
+		h = b.must(scaleChannelsFn.apply(h, s))
+	}
+	h = b.conv(name+".conv2", b.silu(h), 1)
 	skip := x
 	if _, ok := b.p[name+".skip.weight"]; ok {
 		skip = b.conv(name+".skip", x, 1)

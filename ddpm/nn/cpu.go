@@ -195,6 +195,37 @@ func (CPU) SumChannels(dv, dy *Tensor) {
 	})
 }
 
+// ScaleChannels implements Backend.
+func (CPU) ScaleChannels(y, x, s *Tensor) {
+	planes := len(s.Data)
+	size := len(x.Data) / planes
+	parallel(planes, 8, func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			k := 1 + s.Data[p]
+			xs, ys := x.Data[p*size:(p+1)*size], y.Data[p*size:(p+1)*size]
+			for i, a := range xs {
+				ys[i] = a * k
+			}
+		}
+	})
+}
+
+// DotChannels implements Backend.
+func (CPU) DotChannels(ds, dy, x *Tensor) {
+	planes := len(ds.Data)
+	size := len(dy.Data) / planes
+	parallel(planes, 8, func(_, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			var s float32
+			xs := x.Data[p*size : (p+1)*size]
+			for i, a := range dy.Data[p*size : (p+1)*size] {
+				s += a * xs[i]
+			}
+			ds.Data[p] += s
+		}
+	})
+}
+
 // Concat implements Backend.
 func (CPU) Concat(y, a, b *Tensor) {
 	n := y.Shape[0]

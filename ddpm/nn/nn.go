@@ -88,6 +88,11 @@ type Backend interface {
 	AddChannels(y, x, v *Tensor)
 	// SumChannels adds Σ_… dy[n,c,…] to dv[n,c].
 	SumChannels(dv, dy *Tensor)
+	// ScaleChannels computes y[n,c,…] = x[n,c,…]·(1 + s[n,c]); y may alias x.
+	ScaleChannels(y, x, s *Tensor)
+	// DotChannels adds Σ_… dy[n,c,…]·x[n,c,…] to ds[n,c]: ScaleChannels'
+	// gradient with respect to s.
+	DotChannels(ds, dy, x *Tensor)
 	// Concat joins a [N,Ca,…] and b [N,Cb,…] along channels into y.
 	Concat(y, a, b *Tensor)
 	// Split is Concat's adjoint: it writes the two parts of dy into da and db.

@@ -255,6 +255,18 @@ func testKernelGradients(t *testing.T) {
 			}})
 	}
 	{
+		x, s := randTensor(r, 2, 3, 4), randTensor(r, 2, 3)
+		y := be.New(2, 3, 4)
+		cases = append(cases, gradCase{"scalechannels", []*Tensor{x, s},
+			func() *Tensor { be.ScaleChannels(y, x, s); return y },
+			func(dy *Tensor) []*Tensor {
+				dx, ds := be.New(2, 3, 4), be.New(2, 3)
+				be.ScaleChannels(dx, dy, s)
+				be.DotChannels(ds, dy, x)
+				return []*Tensor{dx, ds}
+			}})
+	}
+	{
 		table := randTensor(r, 5, 3)
 		ids := []int{4, 0, 4}
 		y := be.New(3, 3)

@@ -331,6 +331,7 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 	cfg.Channels = o.channels
 	cfg.Groups = o.groups
 	cfg.Mults = o.mults
+	cfg.EmbScale = o.embScale
 	if !o.cond {
 		cfg.NumClasses = 0
 	}
@@ -367,7 +368,7 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 		return nil, nil, err
 	}
 	if got := tr.Model.Config.String(); got != cfg.String() {
-		return nil, nil, fmt.Errorf("the checkpoint in %s is for the model %s, the flags ask for %s; use the same -channels/-groups/-mults/-cond or another -out", p.dir, got, cfg)
+		return nil, nil, fmt.Errorf("the checkpoint in %s is for the model %s, the flags ask for %s; use the same -channels/-groups/-mults/-emb-scale/-cond or another -out", p.dir, got, cfg)
 	}
 	if tr.Schedule.Kind != sched.Kind || tr.Schedule.T() != sched.T() {
 		return nil, nil, fmt.Errorf("the checkpoint in %s uses the %s schedule with T=%d, the flags ask for %s with T=%d", p.dir, tr.Schedule.Kind, tr.Schedule.T(), sched.Kind, sched.T())
@@ -428,8 +429,9 @@ func initRun(o *options, cfg unet.Config, sched *ddpm.Schedule, tc unet.TrainCon
 	got := m.Config
 	switch {
 	case (o.set["channels"] && got.Channels != cfg.Channels) || (o.set["groups"] && got.Groups != cfg.Groups) ||
-		(o.set["mults"] && !slices.Equal(got.Mults, cfg.Mults)) || (o.set["cond"] && got.NumClasses != cfg.NumClasses):
-		return nil, nil, fmt.Errorf("-init %s holds the model %s, the flags ask for %s: drop -channels/-groups/-mults/-cond", o.init, got, cfg)
+		(o.set["mults"] && !slices.Equal(got.Mults, cfg.Mults)) || (o.set["cond"] && got.NumClasses != cfg.NumClasses) ||
+		(o.set["emb-scale"] && got.EmbScale != cfg.EmbScale):
+		return nil, nil, fmt.Errorf("-init %s holds the model %s, the flags ask for %s: drop -channels/-groups/-mults/-emb-scale/-cond", o.init, got, cfg)
 	case (o.set["schedule"] || o.set["T"]) && (fileSched.Kind != sched.Kind || fileSched.T() != sched.T()):
 		return nil, nil, fmt.Errorf("-init %s uses the %s schedule with T=%d, the flags ask for %s with T=%d", o.init, fileSched.Kind, fileSched.T(), sched.Kind, sched.T())
 	}

@@ -8,30 +8,37 @@ import (
 )
 
 // resBlock is GroupNorm → SiLU → Conv3×3 → + Linear(SiLU(temb)) → GroupNorm →
-// SiLU → Conv3×3, plus the input (through a 1×1 conv when channels change).
+// [× (1 + Linear(SiLU(temb))) with Config.EmbScale] → SiLU → Conv3×3, plus
+// the input (through a 1×1 conv when channels change).
 type resBlock struct {
 	norm1       *groupNorm
 	act1        silu
 	conv1       *conv2d
 	tact        silu
 	tproj       *linear
+	tscale      *linear // nil without Config.EmbScale
 	norm2       *groupNorm
 	act2        silu
 	conv2       *conv2d
 	skip        *conv2d // nil when in == out
 	x           *nn.Tensor
 	h1, out, dx *nn.Tensor
+	hs, dhs, ds *nn.Tensor // the scaled norm2 output and the scale's gradients
 	dtv         *nn.Tensor
 }
 
-func newResBlock(p *params, name string, groups, in, out, tdim int) *resBlock {
+func newResBlock(p *params, name string, groups, in, out, tdim int, embScale bool) *resBlock {
 	r := &resBlock{
 		norm1: newGroupNorm(p, name+".norm1", groups, in),
 		conv1: newConv(p, name+".conv1", in, out, 3, 1),
 		tproj: newLinear(p, name+".temb_proj", tdim, out),
-		norm2: newGroupNorm(p, name+".norm2", groups, out),
-		conv2: newConv(p, name+".conv2", out, out, 3, 1),
 	}
+	if embScale {
+		r.tscale = newLinear(p, name+".temb_scale", tdim, out)
+		r.tscale.w.init, r.tscale.b.init = constInit(0), constInit(0)
+	}
+	r.norm2 = newGroupNorm(p, name+".norm2", groups, out)
+	r.conv2 = newConv(p, name+".conv2", out, out, 3, 1)
 	if in != out {
 		r.skip = newConv(p, name+".skip", in, out, 1, 1)
 	}
@@ -41,10 +48,17 @@ func newResBlock(p *params, name string, groups, in, out, tdim int) *resBlock {
 func (r *resBlock) forward(be nn.Backend, x, temb *nn.Tensor) *nn.Tensor {
 	r.x = x
 	h := r.conv1.forward(be, r.act1.forward(be, r.norm1.forward(be, x)))
-	tv := r.tproj.forward(be, r.tact.forward(be, temb))
+	te := r.tact.forward(be, temb)
+	tv := r.tproj.forward(be, te)
 	h1 := ensure(be, &r.h1, h.Shape...)
 	be.AddChannels(h1, h, tv)
-	h = r.conv2.forward(be, r.act2.forward(be, r.norm2.forward(be, h1)))
+	h = r.norm2.forward(be, h1)
+	if r.tscale != nil {
+		hs := ensure(be, &r.hs, h.Shape...)
+		be.ScaleChannels(hs, h, r.tscale.forward(be, te))
+		h = hs
+	}
+	h = r.conv2.forward(be, r.act2.forward(be, h))
 	s := x
 	if r.skip != nil {
 		s = r.skip.forward(be, x)
@@ -56,11 +70,26 @@ func (r *resBlock) forward(be nn.Backend, x, temb *nn.Tensor) *nn.Tensor {
 
 // backward returns dx and adds the time-embedding gradient into dtemb.
 func (r *resBlock) backward(be nn.Backend, dout, dtemb *nn.Tensor) *nn.Tensor {
-	dh := r.norm2.backward(be, r.act2.backward(be, r.conv2.backward(be, dout, true)))
+	dh := r.act2.backward(be, r.conv2.backward(be, dout, true))
+	var dte *nn.Tensor // the scale's gradient with respect to SiLU(temb)
+	if r.tscale != nil {
+		ds := ensure(be, &r.ds, dh.Shape[0], dh.Shape[1])
+		be.Zero(ds)
+		be.DotChannels(ds, dh, r.norm2.y)
+		dte = r.tscale.backward(be, ds)
+		dhs := ensure(be, &r.dhs, dh.Shape...)
+		be.ScaleChannels(dhs, dh, r.tscale.y)
+		dh = dhs
+	}
+	dh = r.norm2.backward(be, dh)
 	dtv := ensure(be, &r.dtv, dh.Shape[0], dh.Shape[1])
 	be.Zero(dtv)
 	be.SumChannels(dtv, dh)
-	be.Axpy(dtemb, 1, r.tact.backward(be, r.tproj.backward(be, dtv)))
+	dtt := r.tproj.backward(be, dtv)
+	if dte != nil {
+		be.Add(dtt, dtt, dte)
+	}
+	be.Axpy(dtemb, 1, r.tact.backward(be, dtt))
 	dh = r.norm1.backward(be, r.act1.backward(be, r.conv1.backward(be, dh, true)))
 	dx := ensure(be, &r.dx, r.x.Shape...)
 	ds := dout

@@ -23,6 +23,12 @@ type Config struct {
 	Attention    bool  `json:"attention"`      // a self-attention block at the lowest level
 	Groups       int   `json:"groups"`         // GroupNorm groups
 	NumClasses   int   `json:"num_classes"`    // 0: unconditional; else labels 0..NumClasses-1 and a null label NumClasses
+	// EmbScale makes each residual block scale its second GroupNorm's output
+	// by 1 + Linear(SiLU(emb)), per channel, on top of the embedding it adds
+	// after the first convolution (the scale of AdaGN, Dhariwal & Nichol
+	// 2021): the timestep and label then multiply features as well as shift
+	// them. Its linear layers start at zero, so it starts as the plain block.
+	EmbScale bool `json:"emb_scale,omitempty"`
 }
 
 // DefaultConfig is the class-conditional MNIST network: C=16 at 32, 16 and 8
@@ -106,6 +112,9 @@ func (c Config) MemoryEstimate(batch int, train bool) int64 {
 	// down and up, plus a downsampling conv; the middle two more blocks.
 	convs := levels*(4*int64(c.NumResBlocks)+1) + 4
 	params := convs*9*ch*ch + 2*td*td + convs*td*ch + int64(c.NumClasses+1)*td
+	if c.EmbScale {
+		params += convs * td * ch
+	}
 	copies := int64(1)
 	if train {
 		copies = 5 // weights, gradients, two Adam moments, EMA

@@ -81,7 +81,7 @@ func build(cfg Config, be nn.Backend) (*Model, error) {
 		lv := &downLevel{}
 		out := C * mult
 		for r := 0; r < cfg.NumResBlocks; r++ {
-			lv.res = append(lv.res, newResBlock(&p, fmt.Sprintf("down.%d.res.%d", i, r), g, ch, out, td))
+			lv.res = append(lv.res, newResBlock(&p, fmt.Sprintf("down.%d.res.%d", i, r), g, ch, out, td, cfg.EmbScale))
 			ch = out
 		}
 		if i < len(cfg.Mults)-1 {
@@ -90,17 +90,17 @@ func build(cfg Config, be nn.Backend) (*Model, error) {
 		levelCh = append(levelCh, ch)
 		m.down = append(m.down, lv)
 	}
-	m.mid[0] = newResBlock(&p, "mid.res.0", g, ch, ch, td)
+	m.mid[0] = newResBlock(&p, "mid.res.0", g, ch, ch, td, cfg.EmbScale)
 	if cfg.Attention {
 		m.attn = newAttnBlock(&p, "mid.attn", g, ch)
 	}
-	m.mid[1] = newResBlock(&p, "mid.res.1", g, ch, ch, td)
+	m.mid[1] = newResBlock(&p, "mid.res.1", g, ch, ch, td, cfg.EmbScale)
 	m.up = make([]*upLevel, len(cfg.Mults))
 	for i := len(cfg.Mults) - 1; i >= 0; i-- {
 		lv := &upLevel{}
 		in := ch + levelCh[i]
 		for r := 0; r < cfg.NumResBlocks; r++ {
-			lv.res = append(lv.res, newResBlock(&p, fmt.Sprintf("up.%d.res.%d", i, r), g, in, levelCh[i], td))
+			lv.res = append(lv.res, newResBlock(&p, fmt.Sprintf("up.%d.res.%d", i, r), g, in, levelCh[i], td, cfg.EmbScale))
 			in = levelCh[i]
 		}
 		ch = levelCh[i]

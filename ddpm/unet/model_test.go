@@ -1,6 +1,7 @@
 package unet
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -37,8 +38,16 @@ func lossOf(t *testing.T, m *Model, x *nn.Tensor, ts, labels []int, w []float32)
 }
 
 func TestModelGradientFiniteDifferences(t *testing.T) {
+	scaled := tinyConfig()
+	scaled.EmbScale = true
+	for _, cfg := range []Config{tinyConfig(), scaled} {
+		t.Run(fmt.Sprintf("emb_scale=%v", cfg.EmbScale), func(t *testing.T) { testModelGradient(t, cfg) })
+	}
+}
+
+func testModelGradient(t *testing.T, cfg Config) {
 	be := nn.CPU{}
-	m, err := New(tinyConfig(), be, 1)
+	m, err := New(cfg, be, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func Widen(m *Model, cfg Config, seed uint64) (*Model, error) {
 	}
 	if cfg.ImageSize != old.ImageSize || cfg.InChannels != old.InChannels || cfg.Channels != old.Channels ||
 		cfg.NumResBlocks != old.NumResBlocks || cfg.Attention != old.Attention || cfg.Groups != old.Groups ||
-		cfg.NumClasses != old.NumClasses {
+		cfg.NumClasses != old.NumClasses || cfg.EmbScale != old.EmbScale {
 		return nil, fmt.Errorf("unet: can only widen %s by its channel mults (got %s)", old, cfg)
 	}
 	for i, mult := range cfg.Mults {
@@ -40,15 +40,7 @@ func Widen(m *Model, cfg Config, seed uint64) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	oldW := make([]float32, m.NumParams())
-	m.Backend.Download(oldW, m.Weights)
-	byName := map[string][]float32{}
-	off := 0
-	for _, p := range m.Params {
-		n := numel(p.Shape)
-		byName[p.Name] = oldW[off : off+n]
-		off += n
-	}
+	byName := m.weightsByName()
 	plan := widenPlan(old, cfg)
 	for _, name := range slices.Sorted(maps.Keys(plan)) {
 		if w.Param(name) == nil {
@@ -189,6 +181,9 @@ func widenPlan(old, cfg Config) map[string]widening {
 		norm(name+".norm1", in)
 		conv(name+".conv1", out, in)
 		conv(name+".temb_proj", out, td)
+		if cfg.EmbScale {
+			conv(name+".temb_scale", out, td)
+		}
 		norm(name+".norm2", out)
 		conv(name+".conv2", out, out)
 		switch {
@@ -234,4 +229,40 @@ func widenPlan(old, cfg Config) map[string]widening {
 	norm("out_norm", ch)
 	conv("conv_out", sameChans(cfg.InChannels), ch)
 	return plan
+}
+
+// AddEmbScale returns a copy of m with Config.EmbScale on: every parameter
+// of m carried over, and each residual block's new embedding scale at zero,
+// so the copy computes m's function exactly until training moves the scales.
+func AddEmbScale(m *Model) (*Model, error) {
+	if m.Config.EmbScale {
+		return nil, fmt.Errorf("unet: the network already has the embedding scale (%s)", m.Config)
+	}
+	cfg := m.Config
+	cfg.EmbScale = true
+	s, err := build(cfg, m.Backend)
+	if err != nil {
+		return nil, err
+	}
+	byName := m.weightsByName()
+	s.allocate(func(q *Param, w []float32) {
+		if old, ok := byName[q.Name]; ok {
+			copy(w, old)
+		} // the new scales stay at zero, as allocate hands w out
+	})
+	return s, nil
+}
+
+// weightsByName returns a host copy of m's weights, by parameter name.
+func (m *Model) weightsByName() map[string][]float32 {
+	all := make([]float32, m.NumParams())
+	m.Backend.Download(all, m.Weights)
+	byName := map[string][]float32{}
+	off := 0
+	for _, p := range m.Params {
+		n := numel(p.Shape)
+		byName[p.Name] = all[off : off+n]
+		off += n
+	}
+	return byName
 }

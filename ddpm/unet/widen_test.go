@@ -84,6 +84,42 @@ func TestWidenKeepsTheFunction(t *testing.T) {
 	}
 }
 
+// Adding the embedding scale keeps the function exactly, and the scaled
+// network widens like any other.
+func TestAddEmbScaleKeepsTheFunction(t *testing.T) {
+	m := randomModel(t, []int{1, 2, 2})
+	s, err := AddEmbScale(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Config.EmbScale || s.NumParams() <= m.NumParams() {
+		t.Fatalf("got %s with %d parameters from %d", s.Config, s.NumParams(), m.NumParams())
+	}
+	if d := maxRelDiff(predict(t, m), predict(t, s)); d != 0 {
+		t.Errorf("output differs by %.2g (relative), want 0", d)
+	}
+	if _, err := AddEmbScale(s); err == nil {
+		t.Error("adding the scale twice: no error")
+	}
+	// Nonzero scales, so widening has something to get wrong.
+	for _, p := range s.Params {
+		if strings.Contains(p.Name, ".temb_scale.") {
+			for i := range p.W.Data {
+				p.W.Data[i] = 0.1 * float32(i%7-3)
+			}
+		}
+	}
+	cfg := s.Config
+	cfg.Mults = []int{2, 4, 4}
+	w, err := Widen(s, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxRelDiff(predict(t, s), predict(t, w)); d > 1e-5 {
+		t.Errorf("widened scaled network: output differs by %.2g, want ≤ 1e-5", d)
+	}
+}
+
 // The copies of a channel must not stay identical, or training could never
 // tell them apart.
 func TestWidenBreaksSymmetry(t *testing.T) {

@@ -20,8 +20,8 @@ var kernelSource string
 
 // kernelNames lists the kernels of kernels.cu that the backend launches.
 var kernelNames = []string{
-	"im2col", "col2im", "cl_to_ncl", "ncl_to_cl", "row_sum_add", "col_sum_add", "add_row_bias",
-	"silu", "silu_backward", "add", "axpy", "add_channels", "concat", "split",
+	"im2col", "col2im", "cl_to_ncl", "ncl_to_cl", "row_sum_add", "row_dot_add", "col_sum_add", "add_row_bias",
+	"silu", "silu_backward", "add", "axpy", "add_channels", "scale_channels", "concat", "split",
 	"upsample2x", "upsample2x_backward", "softmax_rows", "softmax_rows_backward",
 	"embedding", "embedding_backward", "mse", "adam", "ema",
 	"groupnorm", "groupnorm_params", "groupnorm_input",

@@ -83,6 +83,16 @@ extern "C" __global__ void row_sum_add(const float* t, float* out, int rows, int
 	}
 }
 
+// row_dot_add adds the dot product of each row of a and b [rows, cols] to out[row]; one block per row.
+extern "C" __global__ void row_dot_add(const float* a, const float* b, float* out, int rows, int cols) {
+	for (int r = blockIdx.x; r < rows; r += gridDim.x) {
+		double s = 0.0;
+		for (int j = threadIdx.x; j < cols; j += blockDim.x) s += (double)a[r * cols + j] * b[r * cols + j];
+		s = block_sum(s);
+		if (threadIdx.x == 0) out[r] += (float)s;
+	}
+}
+
 // col_sum_add adds the sum of each column of t [rows, cols] to out[col].
 extern "C" __global__ void col_sum_add(const float* t, float* out, int rows, int cols) {
 	LOOP(j, cols) {
@@ -123,6 +133,11 @@ extern "C" __global__ void axpy(float* y, float alpha, const float* x, int n) {
 // add_channels: y[p·size + j] = x[p·size + j] + v[p] for planes p.
 extern "C" __global__ void add_channels(float* y, const float* x, const float* v, int planes, int size) {
 	LOOP(i, planes * size) y[i] = x[i] + v[i / size];
+}
+
+// scale_channels: y[p·size + j] = x[p·size + j]·(1 + s[p]) for planes p.
+extern "C" __global__ void scale_channels(float* y, const float* x, const float* s, int planes, int size) {
+	LOOP(i, planes * size) y[i] = x[i] * (1.0f + s[i / size]);
 }
 
 // concat joins a [N, sa] and b [N, sb] into y [N, sa + sb].

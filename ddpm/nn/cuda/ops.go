@@ -235,6 +235,18 @@ func (g *GPU) SumChannels(dv, dy *nn.Tensor) {
 	g.run(func() { g.launchBlocks("row_sum_add", planes, ptr(dy), ptr(dv), planes, dy.Len()/planes) })
 }
 
+// ScaleChannels implements nn.Backend.
+func (g *GPU) ScaleChannels(y, x, s *nn.Tensor) {
+	planes := s.Len()
+	g.run(func() { g.launch("scale_channels", x.Len(), ptr(y), ptr(x), ptr(s), planes, x.Len()/planes) })
+}
+
+// DotChannels implements nn.Backend.
+func (g *GPU) DotChannels(ds, dy, x *nn.Tensor) {
+	planes := ds.Len()
+	g.run(func() { g.launchBlocks("row_dot_add", planes, ptr(dy), ptr(x), ptr(ds), planes, dy.Len()/planes) })
+}
+
 // Concat implements nn.Backend.
 func (g *GPU) Concat(y, a, b *nn.Tensor) {
 	n := y.Shape[0]

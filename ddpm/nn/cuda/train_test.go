@@ -18,30 +18,41 @@ import (
 // within 1e-3 relative (norm-wise per parameter).
 func TestTrainStepMatchesCPU(t *testing.T) {
 	gpu := gpuOrSkip(t)
-	for name, tc := range recipes() {
-		t.Run(name, func(t *testing.T) { compareTraining(t, nn.CPU{}, gpu, tc) })
+	for name, r := range recipes() {
+		t.Run(name, func(t *testing.T) { compareTraining(t, nn.CPU{}, gpu, r.cfg, r.tc) })
 	}
 }
 
-// recipes are the training configurations compared: the default, and one
-// with a learning-rate schedule and min-SNR weighting (per-image views).
-func recipes() map[string]unet.TrainConfig {
+type recipe struct {
+	cfg unet.Config
+	tc  unet.TrainConfig
+}
+
+// recipes are the networks and training configurations compared: the
+// default, one with a learning-rate schedule and min-SNR weighting
+// (per-image views), and the default network with the embedding scale.
+func recipes() map[string]recipe {
 	c := unet.DefaultTrainConfig()
 	c.Warmup, c.DecayFrom, c.DecayTo, c.MinSNRGamma = 2, 2, 4, 5
-	return map[string]unet.TrainConfig{"default": unet.DefaultTrainConfig(), "schedule+min-SNR": c}
+	scaled := unet.DefaultConfig()
+	scaled.EmbScale = true
+	return map[string]recipe{
+		"default":          {unet.DefaultConfig(), unet.DefaultTrainConfig()},
+		"schedule+min-SNR": {unet.DefaultConfig(), c},
+		"emb-scale":        {scaled, unet.DefaultTrainConfig()},
+	}
 }
 
 // TestTrainingComparisonOnCPU runs the same comparison CPU against CPU, so it
 // is exercised on machines without a GPU (and must agree exactly).
 func TestTrainingComparisonOnCPU(t *testing.T) {
-	for name, tc := range recipes() {
-		t.Run(name, func(t *testing.T) { compareTraining(t, nn.CPU{}, nn.CPU{}, tc) })
+	for name, r := range recipes() {
+		t.Run(name, func(t *testing.T) { compareTraining(t, nn.CPU{}, nn.CPU{}, r.cfg, r.tc) })
 	}
 }
 
-func compareTraining(t *testing.T, ref, be nn.Backend, tc unet.TrainConfig) {
+func compareTraining(t *testing.T, ref, be nn.Backend, cfg unet.Config, tc unet.TrainConfig) {
 	const n, tol = 16, 1e-3
-	cfg := unet.DefaultConfig()
 	newTrainer := func(b nn.Backend) *unet.Trainer {
 		m, err := unet.New(cfg, b, 7)
 		if err != nil {

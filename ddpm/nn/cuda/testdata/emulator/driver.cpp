@@ -15,8 +15,8 @@ struct Kernel {
 
 #define K(f) {#f, [](void** p, unsigned g, unsigned b) { emulate(f, p, g, b); }}
 static Kernel kernels[] = {
-	K(im2col), K(col2im), K(cl_to_ncl), K(ncl_to_cl), K(row_sum_add), K(col_sum_add), K(add_row_bias),
-	K(silu), K(silu_backward), K(add), K(axpy), K(add_channels), K(concat), K(split),
+	K(im2col), K(col2im), K(cl_to_ncl), K(ncl_to_cl), K(row_sum_add), K(row_dot_add), K(col_sum_add), K(add_row_bias),
+	K(silu), K(silu_backward), K(add), K(axpy), K(add_channels), K(scale_channels), K(concat), K(split),
 	K(upsample2x), K(upsample2x_backward), K(softmax_rows), K(softmax_rows_backward),
 	K(embedding), K(embedding_backward), K(mse), K(adam), K(ema),
 	K(groupnorm), K(groupnorm_params), K(groupnorm_input),
