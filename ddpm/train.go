@@ -1,5 +1,7 @@
 package ddpm
 
+import "math"
+
 // Batch is one training batch of Algorithm 1: noisy images x_t, the noise eps
 // that made them, their timesteps and (for class-conditional models) labels
 // with some replaced by the null label.
@@ -7,6 +9,7 @@ type Batch struct {
 	XT, Eps []float32
 	T       []int
 	Labels  []int
+	xi      []float32 // PerturbInputs' noise
 }
 
 // NoiseBatch fills b from clean images x0 (n images laid end to end) and
@@ -35,6 +38,23 @@ func (s *Schedule) NoiseBatch(b *Batch, x0 []float32, n int, labels []int, pUnco
 			l = nullLabel
 		}
 		b.Labels = append(b.Labels, l)
+	}
+}
+
+// PerturbInputs adds γ·√(1−ᾱ_t)·ξ, ξ ~ N(0, I), to each x_t of b, so x_t is
+// made with ε + γ·ξ while the target stays ε: input perturbation (Ning et
+// al. 2023), which trains the network on inputs a little off the forward
+// process, as a sampler's own errors put them.
+func (s *Schedule) PerturbInputs(b *Batch, gamma float64, rng *RNG) {
+	b.xi = grow(b.xi, len(b.XT))
+	rng.Normal(b.xi)
+	n := len(b.XT) / len(b.T)
+	for i, t := range b.T {
+		k := float32(gamma * math.Sqrt(1-s.AlphaBar[t]))
+		xt, xi := b.XT[i*n:(i+1)*n], b.xi[i*n:(i+1)*n]
+		for j := range xt {
+			xt[j] += k * xi[j]
+		}
 	}
 }
 

@@ -33,6 +33,12 @@ type TrainConfig struct {
 	// error in x̂₀ by SNR_t, nearly 0 at the noisiest timesteps (4e-5 at
 	// t = 999), where the sampler's first steps read x̂₀; 0: no floor.
 	X0Floor float64 `json:",omitempty"`
+
+	// InputPerturb γ > 0 makes each x_t with ε + γ·ξ (ξ fresh Gaussian
+	// noise) while the target stays ε: input perturbation (Ning et al.
+	// 2023), against the exposure bias of training only on the forward
+	// process's x_t (Schedule.PerturbInputs); 0: none.
+	InputPerturb float64 `json:",omitempty"`
 }
 
 // LRAt returns the learning rate of the step-th optimiser step (from 1).
@@ -110,6 +116,9 @@ func (t *Trainer) TrainStep(x0 []float32, n int, labels []int, rng *ddpm.RNG) (f
 		labels = nil
 	}
 	t.Schedule.NoiseBatch(&t.batch, x0, n, labels, t.Config.PUncond, cfg.NullLabel(), rng)
+	if t.Config.InputPerturb > 0 {
+		t.Schedule.PerturbInputs(&t.batch, t.Config.InputPerturb, rng)
+	}
 	loss, err := t.Gradient(t.batch.XT, t.batch.Eps, n, t.batch.T, t.batch.Labels)
 	if err != nil {
 		return 0, err
