@@ -91,7 +91,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.channels, "channels", 16, "U-Net width C (level i has C·mults[i] channels)")
 	mults := fs.String("mults", "1,2,2", "channel mults per level, top (32×32) first: C, 2C, 2C channels by default")
 	fs.IntVar(&o.groups, "groups", 8, "GroupNorm groups; C must be a multiple (keep ≥ 2 channels per group: one per group erases each channel's mean)")
-	fs.BoolVar(&o.embScale, "emb-scale", false, "residual blocks also scale their features by 1 + Linear(SiLU(time and label embedding)) (AdaGN's scale); pass it again with -resume")
+	fs.BoolVar(&o.embScale, "emb-scale", false, "residual blocks also scale their features by 1 + Linear(SiLU(time and label embedding)) (AdaGN's scale); -resume takes it from the checkpoint")
 	fs.BoolVar(&o.cond, "cond", true, "class-conditional with a null label (classifier-free guidance)")
 	fs.Float64Var(&o.pUncond, "p-uncond", 0.1, "probability of training on the null label (with -cond)")
 	fs.StringVar(&o.schedule, "schedule", "linear", "noise schedule: linear or cosine")

@@ -299,7 +299,8 @@ func TestResumeKeepsTheRecipe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a tiny network")
 	}
-	recipe := []string{"-warmup", "2", "-decay-from", "3", "-min-snr", "5", "-x0-floor", "0.01", "-lr", "1e-3"}
+	recipe := []string{"-warmup", "2", "-decay-from", "3", "-min-snr", "5", "-x0-floor", "0.01", "-lr", "1e-3",
+		"-input-perturb", "0.1", "-emb-scale"} // -resume below takes all of it, -emb-scale too, from the checkpoint
 	whole, parts := t.TempDir(), t.TempDir()
 	if err := run(tinyRun(t, whole, append(recipe, "-steps", "6")...), nil); err != nil {
 		t.Fatal(err)
@@ -406,7 +407,7 @@ func TestInitFineTunes(t *testing.T) {
 // gorgonia's engine trains the plain loss only: a weighted recipe is refused
 // by name before any step, not silently trained without its weights.
 func TestGorgoniaRefusesWeightedLoss(t *testing.T) {
-	for _, flags := range [][]string{{"-min-snr", "5"}, {"-x0-floor", "0.01"}} {
+	for _, flags := range [][]string{{"-min-snr", "5"}, {"-x0-floor", "0.01"}, {"-input-perturb", "0.1"}} {
 		o := tinyRun(t, t.TempDir(), append(flags, "-steps", "1", "-backend", "gorgonia")...)
 		err := run(o, nil)
 		if err == nil || !strings.Contains(err.Error(), "-min-snr 0 -x0-floor 0") {

@@ -367,6 +367,9 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 	if err != nil {
 		return nil, nil, err
 	}
+	if !o.set["emb-scale"] { // a run from -init of a scaled file never had the flag
+		cfg.EmbScale = tr.Model.Config.EmbScale
+	}
 	if got := tr.Model.Config.String(); got != cfg.String() {
 		return nil, nil, fmt.Errorf("the checkpoint in %s is for the model %s, the flags ask for %s; use the same -channels/-groups/-mults/-emb-scale/-cond or another -out", p.dir, got, cfg)
 	}
@@ -434,7 +437,7 @@ func initRun(o *options, cfg unet.Config, sched *ddpm.Schedule, tc unet.TrainCon
 	case (o.set["channels"] && got.Channels != cfg.Channels) || (o.set["groups"] && got.Groups != cfg.Groups) ||
 		(o.set["mults"] && !slices.Equal(got.Mults, cfg.Mults)) || (o.set["cond"] && got.NumClasses != cfg.NumClasses) ||
 		(o.set["emb-scale"] && got.EmbScale != cfg.EmbScale):
-		return nil, nil, fmt.Errorf("-init %s holds the model %s, the flags ask for %s: drop -channels/-groups/-mults/-emb-scale/-cond", o.init, got, cfg)
+		return nil, nil, fmt.Errorf("-init %s holds the model %s, the flags ask for %s: drop -channels/-groups/-mults/-emb-scale/-cond (go run ./cmd/widen grows a network's channels or adds -emb-scale)", o.init, got, cfg)
 	case (o.set["schedule"] || o.set["T"]) && (fileSched.Kind != sched.Kind || fileSched.T() != sched.T()):
 		return nil, nil, fmt.Errorf("-init %s uses the %s schedule with T=%d, the flags ask for %s with T=%d", o.init, fileSched.Kind, fileSched.T(), sched.Kind, sched.T())
 	}

@@ -73,10 +73,10 @@ func (r *resBlock) backward(be nn.Backend, dout, dtemb *nn.Tensor) *nn.Tensor {
 	dh := r.act2.backward(be, r.conv2.backward(be, dout, true))
 	var dte *nn.Tensor // the scale's gradient with respect to SiLU(temb)
 	if r.tscale != nil {
-		ds := ensure(be, &r.ds, dh.Shape[0], dh.Shape[1])
-		be.Zero(ds)
-		be.DotChannels(ds, dh, r.norm2.y)
-		dte = r.tscale.backward(be, ds)
+		dscale := ensure(be, &r.ds, dh.Shape[0], dh.Shape[1])
+		be.Zero(dscale)
+		be.DotChannels(dscale, dh, r.norm2.y)
+		dte = r.tscale.backward(be, dscale)
 		dhs := ensure(be, &r.dhs, dh.Shape...)
 		be.ScaleChannels(dhs, dh, r.tscale.y)
 		dh = dhs

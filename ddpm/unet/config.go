@@ -119,10 +119,14 @@ func (c Config) MemoryEstimate(batch int, train bool) int64 {
 	if train {
 		copies = 5 // weights, gradients, two Adam moments, EMA
 	}
+	perBlock := int64(12) // feature maps a block keeps, per channel
+	if c.EmbScale {
+		perBlock += 2 // the scaled map and its gradient
+	}
 	var act int64 // floats kept per image
 	for l := range c.Mults {
 		side := int64(c.ImageSize >> l)
-		act += (2*int64(c.NumResBlocks) + 1) * 12 * int64(c.Channels*c.Mults[l]) * side * side
+		act += (2*int64(c.NumResBlocks) + 1) * perBlock * int64(c.Channels*c.Mults[l]) * side * side
 	}
 	side := int64(c.ImageSize >> (len(c.Mults) - 1))
 	act += 3 * side * side * side * side // attention weights
