@@ -155,54 +155,46 @@ func groupNormFn(groups int, eps float64) *kernelFn {
 }
 
 // addChannelsFn adds v [N,C] to every pixel of x [N,C,H,W].
-var addChannelsFn = &kernelFn{
-	name:    "RefAddChannels",
-	inDims:  []int{4, 2},
-	outDims: 4,
-	shape:   func(in []tensor.Shape) tensor.Shape { return in[0].Clone() },
-	forward: func(in []arr, y arr) {
-		l := in[0].shape[2] * in[0].shape[3]
-		for i, v := range in[0].data {
-			y.data[i] = v + in[1].data[i/l]
-		}
-	},
-	grads: []func(in []arr, dy, dx arr){
-		func(_ []arr, dy, dx arr) { copy(dx.data, dy.data) },
-		func(in []arr, dy, dv arr) {
-			l := in[0].shape[2] * in[0].shape[3]
-			for i, v := range dy.data {
-				dv.data[i/l] += v
-			}
-		},
-	},
-}
+var addChannelsFn = perChannelFn("RefAddChannels",
+	func(x, v float64) (y, dydx, dydv float64) { return x + v, 1, 1 })
 
 // scaleChannelsFn multiplies every pixel of x [N,C,H,W] by 1 + s [N,C].
-var scaleChannelsFn = &kernelFn{
-	name:    "RefScaleChannels",
-	inDims:  []int{4, 2},
-	outDims: 4,
-	shape:   func(in []tensor.Shape) tensor.Shape { return in[0].Clone() },
-	forward: func(in []arr, y arr) {
+var scaleChannelsFn = perChannelFn("RefScaleChannels",
+	func(x, s float64) (y, dydx, dyds float64) { return x * (1 + s), 1 + s, x })
+
+// perChannelFn is the op y = f(x, v[n,c]) on every pixel of x [N,C,H,W],
+// for v [N,C]; f returns y and its partial derivatives in x and v.
+func perChannelFn(name string, f func(x, v float64) (y, dydx, dydv float64)) *kernelFn {
+	// each calls visit(i, j, x, v) for every pixel i of x and its plane j.
+	each := func(in []arr, visit func(i, j int, x, v float64)) {
 		l := in[0].shape[2] * in[0].shape[3]
-		for i, v := range in[0].data {
-			y.data[i] = v * (1 + in[1].data[i/l])
+		for i, x := range in[0].data {
+			visit(i, i/l, x, in[1].data[i/l])
 		}
-	},
-	grads: []func(in []arr, dy, dx arr){
-		func(in []arr, dy, dx arr) {
-			l := in[0].shape[2] * in[0].shape[3]
-			for i, v := range dy.data {
-				dx.data[i] = v * (1 + in[1].data[i/l])
-			}
+	}
+	return &kernelFn{
+		name:    name,
+		inDims:  []int{4, 2},
+		outDims: 4,
+		shape:   func(in []tensor.Shape) tensor.Shape { return in[0].Clone() },
+		forward: func(in []arr, y arr) {
+			each(in, func(i, _ int, x, v float64) { y.data[i], _, _ = f(x, v) })
 		},
-		func(in []arr, dy, ds arr) {
-			l := in[0].shape[2] * in[0].shape[3]
-			for i, v := range dy.data {
-				ds.data[i/l] += v * in[0].data[i]
-			}
+		grads: []func(in []arr, dy, dx arr){
+			func(in []arr, dy, dx arr) {
+				each(in, func(i, _ int, x, v float64) {
+					_, d, _ := f(x, v)
+					dx.data[i] = dy.data[i] * d
+				})
+			},
+			func(in []arr, dy, dv arr) {
+				each(in, func(i, j int, x, v float64) {
+					_, _, d := f(x, v)
+					dv.data[j] += dy.data[i] * d
+				})
+			},
 		},
-	},
+	}
 }
 
 // addBiasFn adds b [Out] to every row of y [N,Out].

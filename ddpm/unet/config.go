@@ -111,17 +111,15 @@ func (c Config) MemoryEstimate(batch int, train bool) int64 {
 	// Every level has 2 res blocks' worth of 3×3 convolutions per block going
 	// down and up, plus a downsampling conv; the middle two more blocks.
 	convs := levels*(4*int64(c.NumResBlocks)+1) + 4
-	params := convs*9*ch*ch + 2*td*td + convs*td*ch + int64(c.NumClasses+1)*td
+	// Per block: embedding projections, and feature maps kept per channel.
+	projs, perBlock := int64(1), int64(12)
 	if c.EmbScale {
-		params += convs * td * ch
+		projs, perBlock = 2, 14 // the scale's projection, its scaled map and that map's gradient
 	}
+	params := convs*9*ch*ch + 2*td*td + projs*convs*td*ch + int64(c.NumClasses+1)*td
 	copies := int64(1)
 	if train {
 		copies = 5 // weights, gradients, two Adam moments, EMA
-	}
-	perBlock := int64(12) // feature maps a block keeps, per channel
-	if c.EmbScale {
-		perBlock += 2 // the scaled map and its gradient
 	}
 	var act int64 // floats kept per image
 	for l := range c.Mults {
