@@ -92,9 +92,15 @@ func (r *Run) Step() (float64, error) {
 	return r.Engine.TrainStep(r.x0, r.Batch, labels, ddpm.NewRNGStream(r.Seed, uint64(step)+1<<32))
 }
 
+// testChunk is how many test images TestLoss draws noise for and runs at a
+// time. It is fixed, not the training batch, because the noise is drawn
+// chunk by chunk: with the batch, runs at different -batch saw different
+// noise and their test losses did not compare.
+const testChunk = 64
+
 // TestLoss returns the loss of the current weights on the first n test
 // images with fixed noise and timesteps, so values are comparable across
-// steps and runs.
+// steps and runs, whatever their batch.
 func (r *Run) TestLoss(n int) (float64, error) {
 	if err := r.Engine.Sync(); err != nil {
 		return 0, err
@@ -104,8 +110,8 @@ func (r *Run) TestLoss(n int) (float64, error) {
 	var b ddpm.Batch
 	px := r.Test.Size * r.Test.Size
 	var total float64
-	for lo := 0; lo < n; lo += r.Batch {
-		hi := min(lo+r.Batch, n)
+	for lo := 0; lo < n; lo += testChunk {
+		hi := min(lo+testChunk, n)
 		var labels []int
 		if r.Trainer.Model.Config.NumClasses > 0 {
 			labels = r.Test.Labels[lo:hi]

@@ -78,6 +78,28 @@ func TestResumedRunMatchesUninterrupted(t *testing.T) {
 	}
 }
 
+// The test loss draws the same noise whatever the training batch, so runs
+// at different -batch report comparable values.
+func TestTestLossIgnoresBatch(t *testing.T) {
+	data := tinySet(150) // more than two of TestLoss's chunks
+	tr := tinyTrainer(t)
+	var losses []float64
+	for _, batch := range []int{4, 64, 128} {
+		r, err := New(tr, nil, data, data, batch, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := r.TestLoss(150)
+		if err != nil {
+			t.Fatal(err)
+		}
+		losses = append(losses, l)
+	}
+	if losses[0] != losses[1] || losses[1] != losses[2] || !(losses[0] > 0) {
+		t.Errorf("test losses at batch 4, 64, 128: %v", losses)
+	}
+}
+
 func TestNewRejects(t *testing.T) {
 	data := tinySet(20)
 	if _, err := New(tinyTrainer(t), nil, data, data, 21, 1); err == nil {
