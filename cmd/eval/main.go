@@ -320,7 +320,7 @@ func conditionalRow(o *options, ref *reference, model ddpm.Denoiser, sched *ddpm
 	for i := range labels {
 		labels[i] = i % 10
 	}
-	fmt.Fprintf(os.Stderr, "%s, %d steps, guidance %g:\n", kind, steps, g)
+	fmt.Fprintf(os.Stderr, "%s, guidance %g:\n", rowName(kind, steps, sched, o.eta), g)
 	j, err := sampleAndJudge(o, ref, model, sched, kind, steps, labels, o.seed, o.x0, o.missesDir != "")
 	if err != nil {
 		return Row{}, err
@@ -363,7 +363,7 @@ func unconditionalRow(o *options, ref *reference, m *unet.Model, sched *ddpm.Sch
 			labels[i] = m.Config.NullLabel()
 		}
 	}
-	fmt.Fprintf(os.Stderr, "%s, %d steps, unconditional:\n", kind, steps)
+	fmt.Fprintf(os.Stderr, "%s, unconditional:\n", rowName(kind, steps, sched, o.eta))
 	j, err := sampleAndJudge(o, ref, m, sched, kind, steps, labels, o.seed+1, false, false)
 	if err != nil {
 		return Uncond{}, err
@@ -392,6 +392,15 @@ type judged struct {
 	steps  int            // the steps the sampler took
 	x0     []stepVerdicts // with x0: the verdicts on x̂₀ after each step
 	misses []Miss         // with misses: the samples read as another digit than their label
+}
+
+// rowName names a row in the progress output by the steps its sampler takes:
+// ddpm takes all T, whatever -steps says.
+func rowName(kind string, steps int, sched *ddpm.Schedule, eta float64) string {
+	if s, err := ddpm.NewSampler(kind, sched, steps, eta); err == nil {
+		steps = len(s.Timesteps())
+	}
+	return fmt.Sprintf("%s, %d steps", kind, steps)
 }
 
 // sampleAndJudge draws 10·perClass samples in batches (labels may be nil for

@@ -324,3 +324,21 @@ func TestFloorImages(t *testing.T) {
 		t.Errorf("%d of the first %d training images drawn; seeds 1 and 2 agree on %d places", first, n, same)
 	}
 }
+
+// The progress output names a row by the steps its sampler takes.
+func TestRowName(t *testing.T) {
+	sched := ddpm.NewLinear(1000, 1e-4, 0.02)
+	for _, c := range []struct {
+		kind  string
+		steps int
+		want  string
+	}{
+		{"dpmpp2m", 10, "dpmpp2m, 10 steps"},
+		{"ddim", 50, "ddim, 50 steps"},
+		{"ddpm", 10, "ddpm, 1000 steps"}, // ancestral sampling takes all T
+	} {
+		if got := rowName(c.kind, c.steps, sched, 0); got != c.want {
+			t.Errorf("rowName(%q, %d) = %q, want %q", c.kind, c.steps, got, c.want)
+		}
+	}
+}
