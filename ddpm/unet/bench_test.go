@@ -16,8 +16,9 @@ func benchConfig(c int) Config {
 
 // BenchmarkForward is one noise prediction of the default network (C=16),
 // of the small one the web page offers (C=8), of the default with 64
-// channels at 8×8 (mults 1,2,4: what cmd/widen made for issue 12) and of the
-// default with the embedding scale (cmd/widen -emb-scale).
+// channels at 8×8 (mults 1,2,4: what cmd/widen made for issue 12), of the
+// default with the embedding scale (cmd/widen -emb-scale) and of C=32 (the
+// network trained on the GPU for issue 12).
 func BenchmarkForward(b *testing.B) {
 	wide := DefaultConfig()
 	wide.Mults = []int{1, 2, 4}
@@ -26,7 +27,7 @@ func BenchmarkForward(b *testing.B) {
 	for _, net := range []struct {
 		name string
 		cfg  Config
-	}{{"C=16", benchConfig(16)}, {"C=8", benchConfig(8)}, {"C=16,mults=1,2,4", wide}, {"C=16,emb-scale", scaled}} {
+	}{{"C=16", benchConfig(16)}, {"C=8", benchConfig(8)}, {"C=16,mults=1,2,4", wide}, {"C=16,emb-scale", scaled}, {"C=32", benchConfig(32)}} {
 		for _, n := range []int{1, 16, 32, 64} {
 			benchForward(b, net.name, net.cfg, n)
 		}
