@@ -38,7 +38,6 @@ die() {
 OUT=$(mkdir -p "${OUT:-gpu-out}" && cd "${OUT:-gpu-out}" && pwd) || exit 1
 RUN=$(realpath -m "${RUN:-/tmp/ddpm-lease}")
 DEADLINE=${DEADLINE:-540}
-export VIRTUAL_ENV=${VIRTUAL_ENV:-/opt/torch/.venv} # where the CUDA image keeps the pip CUDA libraries
 if [ -n "${INIT:-}" ]; then
   INIT=$(realpath -e "$INIT") || die "INIT: no such file"
 fi
