@@ -63,7 +63,7 @@ type options struct {
 	steps, epochs, batch, channels   int
 	groups                           int
 	mults                            []int // channel mults per level
-	embScale                         bool
+	embScale, nullDistill            bool
 	lr, ema, pUncond, maxMemoryGB    float64
 	minSNR, x0Floor, inputPerturb    float64
 	warmup, decayFrom                int
@@ -88,6 +88,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.Float64Var(&o.minSNR, "min-snr", 0, "weight each image's loss by min(SNR, γ)/SNR, min-SNR-γ (5 is the paper's; 0: the plain mean)")
 	fs.Float64Var(&o.x0Floor, "x0-floor", 0, "keep each image's loss weight in x̂₀ terms at least κ: max(min(SNR, γ), κ)/SNR, γ from -min-snr (none: ∞); 0: no floor")
 	fs.Float64Var(&o.inputPerturb, "input-perturb", 0, "make each noisy input with ε + γ·ξ while the target stays ε (input perturbation, Ning et al. 2023; they use γ = 0.1); 0: none")
+	fs.BoolVar(&o.nullDistill, "null-distill", false, "train the null label towards the EMA network's prediction under each image's true label instead of the noise (same mean, less variance); -resume takes it from the checkpoint unless given")
 	fs.IntVar(&o.channels, "channels", 16, "U-Net width C (level i has C·mults[i] channels)")
 	mults := fs.String("mults", "1,2,2", "channel mults per level, top (32×32) first: C, 2C, 2C channels by default")
 	fs.IntVar(&o.groups, "groups", 8, "GroupNorm groups; C must be a multiple (keep ≥ 2 channels per group: one per group erases each channel's mean)")
@@ -152,6 +153,8 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("-x0-floor %v: want κ ≥ 0 (0: no floor)", o.x0Floor)
 	case !(o.inputPerturb >= 0) || !finite(o.inputPerturb):
 		return nil, fmt.Errorf("-input-perturb %v: want γ ≥ 0 (0: none)", o.inputPerturb)
+	case o.nullDistill && !o.cond:
+		return nil, fmt.Errorf("-null-distill trains the null label of a class-conditional model: drop -cond=false or -null-distill")
 	case !(o.pUncond >= 0 && o.pUncond <= 1):
 		return nil, fmt.Errorf("-p-uncond %v: want a probability in [0, 1]", o.pUncond)
 	case o.groups < 1 || o.channels < 1 || o.channels%o.groups != 0:

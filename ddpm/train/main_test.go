@@ -37,6 +37,7 @@ func TestParseFlagsRejects(t *testing.T) {
 		{[]string{"-x0-floor", "Inf"}, "-x0-floor"},
 		{[]string{"-ema", "NaN"}, "-ema NaN"},
 		{[]string{"-p-uncond", "NaN"}, "-p-uncond NaN"},
+		{[]string{"-null-distill", "-cond=false"}, "-null-distill"},
 		{[]string{"-mults", "1,2,x"}, `-mults: channel mults "1,2,x"`},
 		{[]string{"-mults", "1,0"}, "-mults"},
 		{[]string{"extra"}, "unexpected argument"},
@@ -300,7 +301,7 @@ func TestResumeKeepsTheRecipe(t *testing.T) {
 		t.Skip("trains a tiny network")
 	}
 	recipe := []string{"-warmup", "2", "-decay-from", "3", "-min-snr", "5", "-x0-floor", "0.01", "-lr", "1e-3",
-		"-input-perturb", "0.1", "-emb-scale"} // -resume below takes all of it, -emb-scale too, from the checkpoint
+		"-input-perturb", "0.1", "-emb-scale", "-null-distill"} // -resume below takes all of it, -emb-scale too, from the checkpoint
 	whole, parts := t.TempDir(), t.TempDir()
 	if err := run(tinyRun(t, whole, append(recipe, "-steps", "6")...), nil); err != nil {
 		t.Fatal(err)
@@ -407,7 +408,7 @@ func TestInitFineTunes(t *testing.T) {
 // gorgonia's engine trains the plain loss only: a weighted recipe is refused
 // by name before any step, not silently trained without its weights.
 func TestGorgoniaRefusesWeightedLoss(t *testing.T) {
-	for _, flags := range [][]string{{"-min-snr", "5"}, {"-x0-floor", "0.01"}, {"-input-perturb", "0.1"}} {
+	for _, flags := range [][]string{{"-min-snr", "5"}, {"-x0-floor", "0.01"}, {"-input-perturb", "0.1"}, {"-null-distill"}} {
 		o := tinyRun(t, t.TempDir(), append(flags, "-steps", "1", "-backend", "gorgonia")...)
 		err := run(o, nil)
 		if err == nil || !strings.Contains(err.Error(), "-min-snr 0 -x0-floor 0") {

@@ -82,8 +82,8 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 	elapsed, _ := strconv.ParseFloat(meta["elapsed_s"], 64)
 	var engine training.Engine
 	if o.backend == "gorgonia" {
-		if tr.Config.Warmup > 0 || o.decayFrom >= 0 || tr.Config.Weighted() || tr.Config.InputPerturb > 0 {
-			return fmt.Errorf("-backend gorgonia trains with a constant learning rate and the plain loss: use -warmup 0 -decay-from -1 -min-snr 0 -x0-floor 0 -input-perturb 0 (a resumed run's checkpoint may set them)")
+		if tr.Config.Warmup > 0 || o.decayFrom >= 0 || tr.Config.Weighted() || tr.Config.InputPerturb > 0 || tr.Config.NullDistill {
+			return fmt.Errorf("-backend gorgonia trains with a constant learning rate and the plain loss: use -warmup 0 -decay-from -1 -min-snr 0 -x0-floor 0 -input-perturb 0 -null-distill=false (a resumed run's checkpoint may set them)")
 		}
 		e, err := training.NewGorgoniaEngine(tr, o.batch)
 		if err != nil {
@@ -338,6 +338,7 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 	tc := unet.DefaultTrainConfig()
 	tc.LR, tc.EMADecay, tc.PUncond = o.lr, o.ema, o.pUncond
 	tc.Warmup, tc.MinSNRGamma, tc.X0Floor, tc.InputPerturb = o.warmup, o.minSNR, o.x0Floor, o.inputPerturb
+	tc.NullDistill = o.nullDistill
 	_, err = os.Stat(p.checkpoint())
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -399,6 +400,9 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 	}
 	if o.set["input-perturb"] {
 		saved.InputPerturb = tc.InputPerturb
+	}
+	if o.set["null-distill"] {
+		saved.NullDistill = tc.NullDistill
 	}
 	if o.set["warmup"] {
 		saved.Warmup = tc.Warmup
@@ -523,6 +527,9 @@ func recipe(c unet.TrainConfig, next int) string {
 	}
 	if c.InputPerturb > 0 {
 		s += fmt.Sprintf("; input perturbation %g", c.InputPerturb)
+	}
+	if c.NullDistill {
+		s += "; null label trained on the EMA's conditional predictions"
 	}
 	return s + fmt.Sprintf("; label dropped with probability %g; EMA %g", c.PUncond, c.EMADecay)
 }

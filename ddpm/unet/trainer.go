@@ -39,6 +39,14 @@ type TrainConfig struct {
 	// 2023), against the exposure bias of training only on the forward
 	// process's x_t (Schedule.PerturbInputs); 0: none.
 	InputPerturb float64 `json:",omitempty"`
+
+	// NullDistill trains each null-label image towards the EMA network's
+	// prediction under the image's true label, ε̂(x_t, y), instead of the
+	// noise ε that made it. Both targets have the same mean given x_t when
+	// the conditional prediction is right (E[ε|x_t] = E_y[E[ε|x_t, y]]), but
+	// the distilled one lacks the noise's variance given (x_t, y), which
+	// swamps the little the null label learns from each image.
+	NullDistill bool `json:",omitempty"`
 }
 
 // LRAt returns the learning rate of the step-th optimiser step (from 1).
@@ -90,6 +98,7 @@ type Trainer struct {
 	batch      ddpm.Batch
 	x, eps, dy *nn.Tensor
 	oneGrad    *nn.Tensor
+	teacher    *distiller // NullDistill's EMA network
 }
 
 // NewTrainer returns a trainer at step 0 with zero Adam moments and the EMA
@@ -116,6 +125,11 @@ func (t *Trainer) TrainStep(x0 []float32, n int, labels []int, rng *ddpm.RNG) (f
 		labels = nil
 	}
 	t.Schedule.NoiseBatch(&t.batch, x0, n, labels, t.Config.PUncond, cfg.NullLabel(), rng)
+	if t.Config.NullDistill && labels != nil {
+		if err := t.distillNull(labels); err != nil {
+			return 0, err
+		}
+	}
 	if t.Config.InputPerturb > 0 {
 		t.Schedule.PerturbInputs(&t.batch, t.Config.InputPerturb, rng)
 	}
