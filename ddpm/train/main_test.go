@@ -386,6 +386,9 @@ func TestInitFineTunes(t *testing.T) {
 	}
 	a, _ := safetensors.ReadFile(from)
 	b, _ := safetensors.ReadFile(runPaths{dir: dir}.weights())
+	if b.Metadata[metaInit] != ck.Metadata[metaInit] {
+		t.Errorf("the weights file's init is %q, want the checkpoint's %q", b.Metadata[metaInit], ck.Metadata[metaInit])
+	}
 	var moved, far float64
 	for _, name := range []string{"conv_in.weight", "conv_out.weight"} {
 		ta, tb := a.Tensor(name), b.Tensor(name)

@@ -161,6 +161,9 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 		wmeta := map[string]string{unet.MetaStep: strconv.Itoa(tr.Step), unet.MetaSchedule: tr.Schedule.Kind,
 			unet.MetaTimesteps: strconv.Itoa(tr.Schedule.T()), "dataset": "mnist", "weights": "ema",
 			"elapsed_s": fmt.Sprintf("%.0f", elapsedNow())}
+		if initFrom != "" { // the file's step and time count from its -init weights: say which
+			wmeta[metaInit] = initFrom
+		}
 		if err := tr.Model.Save(paths.weights(), tr.EMA, safetensors.F32, wmeta); err != nil {
 			return fmt.Errorf("writing the weights: %v", err)
 		}
