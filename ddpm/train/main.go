@@ -155,6 +155,8 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("-input-perturb %v: want γ ≥ 0 (0: none)", o.inputPerturb)
 	case o.nullDistill && !o.cond:
 		return nil, fmt.Errorf("-null-distill trains the null label of a class-conditional model: drop -cond=false or -null-distill")
+	case o.nullDistill && o.pUncond == 0:
+		return nil, fmt.Errorf("-null-distill trains the images whose label is dropped: it needs -p-uncond > 0")
 	case !(o.pUncond >= 0 && o.pUncond <= 1):
 		return nil, fmt.Errorf("-p-uncond %v: want a probability in [0, 1]", o.pUncond)
 	case o.groups < 1 || o.channels < 1 || o.channels%o.groups != 0:

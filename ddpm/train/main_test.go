@@ -38,6 +38,7 @@ func TestParseFlagsRejects(t *testing.T) {
 		{[]string{"-ema", "NaN"}, "-ema NaN"},
 		{[]string{"-p-uncond", "NaN"}, "-p-uncond NaN"},
 		{[]string{"-null-distill", "-cond=false"}, "-null-distill"},
+		{[]string{"-null-distill", "-p-uncond", "0"}, "-p-uncond > 0"},
 		{[]string{"-mults", "1,2,x"}, `-mults: channel mults "1,2,x"`},
 		{[]string{"-mults", "1,0"}, "-mults"},
 		{[]string{"extra"}, "unexpected argument"},

@@ -42,8 +42,18 @@ func TestNullDistill(t *testing.T) {
 		labels[i] = i % cfg.NumClasses
 	}
 	got, plain := newTrainer(true), newTrainer(false)
-	if _, err := got.TrainStep(x0, n, labels, ddpm.NewRNG(5)); err != nil {
+	loss, err := got.TrainStep(x0, n, labels, ddpm.NewRNG(5))
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The step must have trained on the distilled targets: its loss is that
+	// of the (unchanged) starting weights on them.
+	want, err := newTrainer(false).Loss(got.batch.XT, got.batch.Eps, n, got.batch.T, got.batch.Labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(loss-want) > 1e-9*want {
+		t.Errorf("the step's loss %v is not the loss on the distilled targets, %v", loss, want)
 	}
 	if _, err := plain.TrainStep(x0, n, labels, ddpm.NewRNG(5)); err != nil {
 		t.Fatal(err)
