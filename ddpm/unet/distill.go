@@ -1,12 +1,11 @@
 package unet
 
-import "github.com/ddpm-go/ddpm/ddpm/nn"
+import "slices"
 
 // distiller holds the EMA network that TrainConfig.NullDistill's targets
-// come from, and its input and output buffers.
+// come from, and its host buffers.
 type distiller struct {
 	model   *Model
-	x       *nn.Tensor
 	xs, out []float32
 	ts, ys  []int
 	rows    []int // the batch rows trained on the null label
@@ -35,29 +34,16 @@ func (t *Trainer) distillNull(labels []int) error {
 			d.xs = append(d.xs, b.XT[i*px:(i+1)*px]...)
 		}
 	}
-	k := len(d.rows)
-	if k == 0 {
+	if len(d.rows) == 0 {
 		return nil
 	}
-	be := t.Model.Backend
-	be.Copy(d.model.Weights, t.EMA)
-	x := ensure(be, &d.x, k, cfg.InChannels, cfg.ImageSize, cfg.ImageSize)
-	be.Upload(x, d.xs)
-	out, err := d.model.Forward(x, d.ts, d.ys)
-	if err != nil {
+	t.Model.Backend.Copy(d.model.Weights, t.EMA)
+	d.out = slices.Grow(d.out[:0], len(d.xs))[:len(d.xs)]
+	if err := d.model.predict(d.out, d.xs, d.ts, d.ys); err != nil {
 		return err
 	}
-	d.out = grow32(d.out, k*px)
-	be.Download(d.out, out)
 	for j, i := range d.rows {
 		copy(b.Eps[i*px:(i+1)*px], d.out[j*px:(j+1)*px])
 	}
 	return nil
-}
-
-func grow32(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
 }

@@ -2,6 +2,7 @@ package unet
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/ddpm-go/ddpm/ddpm"
@@ -66,12 +67,12 @@ func TestNullDistill(t *testing.T) {
 	var dropped, kept int
 	for i := 0; i < n; i++ {
 		rows := func(s []float32) []float32 { return s[i*px : (i+1)*px] }
-		if got.batch.T[i] != plain.batch.T[i] || got.batch.Labels[i] != plain.batch.Labels[i] || !equal(rows(got.batch.XT), rows(plain.batch.XT)) {
+		if got.batch.T[i] != plain.batch.T[i] || got.batch.Labels[i] != plain.batch.Labels[i] || !slices.Equal(rows(got.batch.XT), rows(plain.batch.XT)) {
 			t.Fatalf("image %d: distillation changed the batch itself", i)
 		}
 		if got.batch.Labels[i] != cfg.NullLabel() {
 			kept++
-			if !equal(rows(got.batch.Eps), rows(plain.batch.Eps)) {
+			if !slices.Equal(rows(got.batch.Eps), rows(plain.batch.Eps)) {
 				t.Errorf("image %d (label kept): target is not the noise", i)
 			}
 			continue
@@ -97,16 +98,4 @@ func TestNullDistill(t *testing.T) {
 	if dropped == 0 || kept == 0 {
 		t.Fatalf("the seed dropped %d labels and kept %d; the test needs both", dropped, kept)
 	}
-}
-
-func equal(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -346,12 +346,18 @@ func (m *Model) PredictNoise(eps, x []float32, n, t int, labels []int) error {
 			labels[i] = cfg.NullLabel()
 		}
 	}
-	in := ensure(m.Backend, &m.input, n, cfg.InChannels, cfg.ImageSize, cfg.ImageSize)
-	m.Backend.Upload(in, x)
 	ts := make([]int, n)
 	for i := range ts {
 		ts[i] = t
 	}
+	return m.predict(eps, x, ts, labels)
+}
+
+// predict runs the network on host images, each at its own timestep.
+func (m *Model) predict(eps, x []float32, ts, labels []int) error {
+	cfg := m.Config
+	in := ensure(m.Backend, &m.input, len(ts), cfg.InChannels, cfg.ImageSize, cfg.ImageSize)
+	m.Backend.Upload(in, x)
 	out, err := m.Forward(in, ts, labels)
 	if err != nil {
 		return err
