@@ -13,6 +13,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/classifier"
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/ddpm-go/ddpm/ddpm/nn"
+	"github.com/ddpm-go/ddpm/ddpm/safetensors"
 	"github.com/schollz/progressbar/v3"
 )
 
@@ -24,6 +25,7 @@ func main() {
 	lr := fs.Float64("lr", 1e-3, "initial Adam learning rate (decays linearly to a tenth)")
 	seed := fs.Uint64("seed", 1, "seed")
 	data := fs.String("data", "", "folder with the MNIST IDX files (default: the GoMNIST module)")
+	force := fs.Bool("force", false, "replace -out if it exists (such as the shipped weights/classifier.safetensors, which every evaluation's numbers depend on)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/classifier [flags]\n\nTrains the MNIST classifier that cmd/eval judges samples with.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -34,15 +36,25 @@ func main() {
 		}
 		os.Exit(2)
 	}
-	if err := run(*out, *data, *epochs, *batch, *lr, *seed); err != nil {
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "classifier: unexpected argument %q (flags start with -)\n", fs.Arg(0))
+		os.Exit(2)
+	}
+	if err := run(*out, *data, *epochs, *batch, *lr, *seed, *force); err != nil {
 		fmt.Fprintln(os.Stderr, "classifier:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, data string, epochs, batch int, lr float64, seed uint64) error {
+func run(out, data string, epochs, batch int, lr float64, seed uint64, force bool) error {
 	if epochs < 1 || batch < 1 || !(lr > 0 && lr <= 1) {
 		return fmt.Errorf("-epochs, -batch and -lr must be positive")
+	}
+	if _, err := os.Stat(out); err == nil && !force {
+		return fmt.Errorf("%s exists; pass -force to replace it, or choose another -out", out)
+	}
+	if err := safetensors.CheckWritable(out); err != nil { // now, not after the training
+		return err
 	}
 	data, err := mnist.Dir(data)
 	if err != nil {

@@ -169,9 +169,12 @@ func parseFlags(args []string) (*options, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
 	}
-	if o.perClass < 2 || o.perClass > 6000 || o.batch < 1 || o.batch > 1000 {
+	if o.perClass < 2 || o.perClass > 6000 {
 		// The floor takes 10·per-class of MNIST's 60,000 training images.
-		return nil, fmt.Errorf("-per-class must be in 2..6000 and -batch in 1..1000")
+		return nil, fmt.Errorf("-per-class %d is outside 2..6000", o.perClass)
+	}
+	if o.batch < 1 || o.batch > 1000 {
+		return nil, fmt.Errorf("-batch %d is outside 1..1000", o.batch)
 	}
 	if !(o.eta >= 0 && o.eta <= 10) {
 		return nil, fmt.Errorf("-eta %v: want a number in 0..10", o.eta)
@@ -215,6 +218,11 @@ func run(o *options) error {
 	if o.missesDir != "" { // fail now, not after hours of sampling
 		if err := os.MkdirAll(o.missesDir, 0o755); err != nil {
 			return err
+		}
+	}
+	if o.jsonOut != "" {
+		if err := safetensors.CheckWritable(o.jsonOut); err != nil {
+			return fmt.Errorf("-json: %v", err)
 		}
 	}
 	be := nn.CPU{}

@@ -123,6 +123,34 @@ func TestGuidanceIntervalFlag(t *testing.T) {
 	}
 }
 
+func TestParseFlagsRejects(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-per-class", "0"}, "-per-class 0 is outside 2..6000"},
+		{[]string{"-batch", "0"}, "-batch 0 is outside 1..1000"},
+		{[]string{"extra"}, "unexpected argument"},
+	} {
+		if _, err := parseFlags(tc.args); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want one mentioning %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// An unwritable -json refuses before any sampling, not after.
+func TestJSONCheckedFirst(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	o, err := parseFlags([]string{"-json", filepath.Join(file, "eval.json"), "-weights", filepath.Join(file, "none.safetensors")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run(o); err == nil || !strings.HasPrefix(err.Error(), "-json: cannot write") {
+		t.Errorf("run: %v, want the -json refusal before the weights are read", err)
+	}
+}
+
 // -misses keeps exactly the samples the classifier reads as another digit,
 // without changing the row, and lays them out one line per digit asked for.
 func TestMisses(t *testing.T) {

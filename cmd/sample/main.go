@@ -12,6 +12,7 @@
 //	go run ./cmd/sample -sampler ddpm -label 7   # 1000 ancestral steps, all sevens
 //	go run ./cmd/sample -init digit.png -t 600 -label 8   # SDEdit: noise a digit to t = 600, denoise it as an 8
 //	go run ./cmd/sample -init digit.png -mask keep.png    # inpaint the black part of keep.png
+//	go run ./cmd/sample -init digit.png -mask top         # keep the top half, fill in the bottom
 package main
 
 import (
@@ -54,7 +55,7 @@ func main() {
 	fs.StringVar(&o.out, "out", "out", "folder for the figures")
 	fs.StringVar(&o.init, "init", "", "a PNG digit (bright ink on dark) to start from instead of noise: noised to -t and denoised back (SDEdit), or inpainted with -mask")
 	fs.IntVar(&o.from, "t", 0, "with -init, the t (1..T) to noise it to and denoise from (default 600; T with -mask)")
-	fs.StringVar(&o.mask, "mask", "", "with -init, a PNG whose white pixels are kept and black ones filled in (inpainting)")
+	fs.StringVar(&o.mask, "mask", "", "with -init, a PNG whose white pixels are kept and black ones filled in (inpainting), or top, bottom, left or right: keep that half")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/sample [flags]\n\nSamples digits and writes grid.png, reverse.png, forward.png and denoise.gif into -out.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -63,6 +64,10 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
+		os.Exit(2)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "sample: unexpected argument %q (flags start with -)\n", fs.Arg(0))
 		os.Exit(2)
 	}
 	if err := run(o); err != nil {
@@ -165,6 +170,8 @@ func run(o *options) error {
 		}
 	}
 	final := make([]float32, o.n*px)
+	fi, _ := os.Stderr.Stat()
+	tty := fi != nil && fi.Mode()&os.ModeCharDevice != 0 // progress rewritten in place
 	for lo := 0; lo < o.n; lo += chunk {
 		hi := min(lo+chunk, o.n)
 		var smp ddpm.Sampler
@@ -210,7 +217,7 @@ func run(o *options) error {
 				f++
 				frame(f, lo, p.X)
 			}
-			if p.Index()%max(1, total/10) == 0 {
+			if tty && p.Index()%max(1, total/10) == 0 {
 				fmt.Fprintf(os.Stderr, "\rimages %d–%d of %d: step %d/%d", lo+1, hi, o.n, p.Index(), total)
 			}
 		}
@@ -219,8 +226,13 @@ func run(o *options) error {
 		}
 		snapshot() // x_0
 		copy(final[lo*px:], p.X)
+		if !tty { // a log gets a line per chunk, not one long line
+			fmt.Fprintf(os.Stderr, "images %d–%d of %d: %d steps\n", lo+1, hi, o.n, total)
+		}
 	}
-	fmt.Fprintln(os.Stderr)
+	if tty {
+		fmt.Fprintln(os.Stderr)
+	}
 
 	write := func(name string, img *image.Gray) error {
 		path := filepath.Join(o.out, name)
@@ -274,11 +286,13 @@ func startImages(o *options, T, size int) (from int, known, mask []float32, err 
 	}
 	from = 600 * T / 1000
 	if o.mask != "" {
-		if mask, err = picture.ReadPNG(o.mask, size); err != nil {
-			return 0, nil, nil, fmt.Errorf("-mask: %v", err)
-		}
-		for i, v := range mask { // white (1) keeps, black (−1) fills in
-			mask[i] = (v + 1) / 2
+		if mask = halfMask(o.mask, size); mask == nil {
+			if mask, err = picture.ReadPNG(o.mask, size); err != nil {
+				return 0, nil, nil, fmt.Errorf("-mask: %v (want a PNG, or top, bottom, left or right)", err)
+			}
+			for i, v := range mask { // white (1) keeps, black (−1) fills in
+				mask[i] = (v + 1) / 2
+			}
 		}
 		from = T
 	}
@@ -289,6 +303,30 @@ func startImages(o *options, T, size int) (from int, known, mask []float32, err 
 		return 0, nil, nil, fmt.Errorf("-t %d is outside 1..%d", o.from, T)
 	}
 	return from, known, mask, nil
+}
+
+// halfMask returns the mask that keeps the named half of a size×size image
+// (top, bottom, left or right) and fills in the other, or nil for any other
+// name.
+func halfMask(name string, size int) []float32 {
+	keep := map[string]func(x, y int) bool{
+		"top":    func(_, y int) bool { return y < size/2 },
+		"bottom": func(_, y int) bool { return y >= size/2 },
+		"left":   func(x, _ int) bool { return x < size/2 },
+		"right":  func(x, _ int) bool { return x >= size/2 },
+	}[name]
+	if keep == nil {
+		return nil
+	}
+	mask := make([]float32, size*size)
+	for y := 0; y < size; y++ {
+		for x := 0; x < size; x++ {
+			if keep(x, y) {
+				mask[y*size+x] = 1
+			}
+		}
+	}
+	return mask
 }
 
 // stripImage lays out rows of snapshots, one row per image.

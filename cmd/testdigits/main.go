@@ -1,9 +1,11 @@
 // Command testdigits writes the test digits the web page starts from: the
 // first -per-class digits of each class in MNIST's test set, at 32×32 as the
 // network sees them (white ink on black), one row per class, so a tile's row
-// is its label. ./build.sh writes web/digits.png with it.
+// is its label. ./build.sh writes web/digits.png with it. With -digit it
+// writes one test digit alone, to start cmd/sample's -init from.
 //
 //	go run ./cmd/testdigits -out web/digits.png
+//	go run ./cmd/testdigits -digit 3 -out digit.png
 package main
 
 import (
@@ -21,6 +23,7 @@ func main() {
 	fs := flag.NewFlagSet("testdigits", flag.ContinueOnError)
 	out := fs.String("out", "web/digits.png", "PNG to write")
 	perClass := fs.Int("per-class", 30, "digits of each class (1..500)")
+	digit := fs.Int("digit", -1, "write only the first test digit of this class (0..9), 32×32, instead of the sheet")
 	data := fs.String("data", "", "folder with the MNIST IDX files (default: the GoMNIST module in the Go module cache)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/testdigits [flags]\n\nWrites the web page's test digits: MNIST test digits at 32×32, one row per class.\n\nFlags:\n")
@@ -36,15 +39,18 @@ func main() {
 		fmt.Fprintf(os.Stderr, "testdigits: unexpected argument %q (flags start with -)\n", fs.Arg(0))
 		os.Exit(2)
 	}
-	if err := run(*out, *data, *perClass); err != nil {
+	if err := run(*out, *data, *perClass, *digit); err != nil {
 		fmt.Fprintln(os.Stderr, "testdigits:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out, data string, perClass int) error {
+func run(out, data string, perClass, digit int) error {
 	if perClass < 1 || perClass > 500 {
 		return fmt.Errorf("-per-class %d is outside 1..500", perClass)
+	}
+	if digit < -1 || digit > 9 {
+		return fmt.Errorf("-digit %d is not a digit 0..9", digit)
 	}
 	dir, err := mnist.Dir(data)
 	if err != nil {
@@ -54,9 +60,20 @@ func run(out, data string, perClass int) error {
 	if err != nil {
 		return err
 	}
+	if digit >= 0 {
+		perClass = 1
+	}
 	img, err := sheet(set, perClass)
 	if err != nil {
 		return err
+	}
+	if digit >= 0 { // row digit of a one-column sheet
+		img = img.SubImage(image.Rect(0, digit*set.Size, set.Size, (digit+1)*set.Size)).(*image.Gray)
+		if err := picture.SavePNG(out, img); err != nil {
+			return err
+		}
+		fmt.Printf("wrote %s: the first test digit %d, %d×%d\n", out, digit, set.Size, set.Size)
+		return nil
 	}
 	if err := picture.SavePNG(out, img); err != nil {
 		return err

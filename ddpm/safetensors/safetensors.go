@@ -294,6 +294,22 @@ func WriteFile(path string, metadata map[string]string, tensors []*Tensor) error
 	return AtomicWrite(path, b.Bytes())
 }
 
+// CheckWritable makes path's folder if it is missing and checks that a file
+// can be created there, so that a long job refuses at its start rather than
+// losing its work at the end.
+func CheckWritable(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 // AtomicWrite writes data to path through a temporary file and a rename.
 func AtomicWrite(path string, data []byte) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")

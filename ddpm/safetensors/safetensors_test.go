@@ -154,6 +154,22 @@ func TestWriteFileIsAtomic(t *testing.T) {
 	}
 }
 
+func TestCheckWritable(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "new", "out.json")
+	if err := CheckWritable(path); err != nil {
+		t.Fatal(err)
+	}
+	if entries, err := os.ReadDir(filepath.Dir(path)); err != nil || len(entries) != 0 {
+		t.Errorf("the folder was not made empty: %v, %v", entries, err)
+	}
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o644)
+	if err := CheckWritable(filepath.Join(file, "out.json")); err == nil || !strings.Contains(err.Error(), "cannot write") {
+		t.Errorf("a path under a file: %v", err)
+	}
+}
+
 func FuzzDecode(f *testing.F) {
 	var b bytes.Buffer
 	Encode(&b, map[string]string{"k": "v"}, sample())

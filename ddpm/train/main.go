@@ -163,8 +163,13 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("-channels must be a positive multiple of -groups (%d)", o.groups)
 	case o.init != "" && o.resume:
 		return nil, fmt.Errorf("-init starts a new run from weights; -resume continues the run in -out: pass one of them")
-	case o.checkpointEvery < 1 || o.sampleEvery < 0 || o.evalEvery < 0 || o.testImages < 1:
-		return nil, fmt.Errorf("-checkpoint-every, -sample-every, -eval-every and -test-images must be positive")
+	case o.checkpointEvery < 1 || o.testImages < 1:
+		return nil, fmt.Errorf("-checkpoint-every and -test-images must be positive")
+	case o.sampleEvery < 0 || o.evalEvery < 0:
+		return nil, fmt.Errorf("-sample-every and -eval-every must be ≥ 0 (-sample-every 0: only at the end; -eval-every 0: once per epoch)")
+	}
+	if _, err := ddpm.NewSchedule(o.schedule, o.timeSteps); err != nil {
+		return nil, fmt.Errorf("-schedule: %v", err)
 	}
 	switch o.backend {
 	case "auto", "cpu", "cuda", "gorgonia":

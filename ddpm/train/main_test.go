@@ -42,6 +42,9 @@ func TestParseFlagsRejects(t *testing.T) {
 		{[]string{"-mults", "1,2,x"}, `-mults: channel mults "1,2,x"`},
 		{[]string{"-mults", "1,0"}, "-mults"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"-schedule", "foo"}, `-schedule: ddpm: unknown schedule "foo"`},
+		{[]string{"-sample-every", "-1"}, "-sample-every and -eval-every must be ≥ 0"},
+		{[]string{"-checkpoint-every", "0"}, "-checkpoint-every"},
 		{[]string{"-steps", "0", "-epochs", "0"}, "positive"},
 	} {
 		_, err := parseFlags(tc.args)
@@ -144,6 +147,22 @@ func TestParseFlagsRanges(t *testing.T) {
 	}
 	if o, _ := parseFlags([]string{"-steps", "9"}); !o.totalSet {
 		t.Error("-steps does not count as setting the run's length")
+	}
+}
+
+// A run refused for its settings leaves no run folder behind.
+func TestRefusedRunWritesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	err := run(tinyRun(t, dir, "-steps", "10", "-decay-from", "10"), nil)
+	if err == nil || !strings.Contains(err.Error(), "-decay-from") {
+		t.Fatalf("decay from the last step: %v", err)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("the refused run made %s", dir)
+	}
+	err = run(tinyRun(t, dir, "-init", filepath.Join(dir, "none.safetensors")), nil)
+	if err == nil || !strings.Contains(err.Error(), "-init: no weights file") {
+		t.Errorf("-init of a missing file: %v", err)
 	}
 }
 

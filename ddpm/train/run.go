@@ -61,6 +61,11 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 	if err != nil {
 		return err
 	}
+	if o.init != "" { // before the backend's probe prints anything
+		if _, err := os.Stat(o.init); err != nil {
+			return fmt.Errorf("-init: no weights file at %s", o.init)
+		}
+	}
 	be, backendName, err := openBackend(o, os.Stderr)
 	if err != nil {
 		return err
@@ -72,9 +77,6 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 	tr, meta, err := setup(o, paths, be)
 	if err != nil {
 		return err
-	}
-	if err := os.MkdirAll(filepath.Join(o.out, "samples"), 0o755); err != nil {
-		return fmt.Errorf("cannot create the run folder: %v", err)
 	}
 	paths.removeStaleTemps()
 	haveCheckpoint := o.resume
@@ -120,6 +122,10 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 			return fmt.Errorf("the learning rate's decay starts at step %d (-decay-from, or the checkpoint's), not before the last step %d: raise -steps, or pass -decay-from -1", o.decayFrom, total)
 		}
 		tr.Config.DecayFrom, tr.Config.DecayTo = o.decayFrom, total
+	}
+	// Every refusal above comes before the run folder is made.
+	if err := os.MkdirAll(filepath.Join(o.out, "samples"), 0o755); err != nil {
+		return fmt.Errorf("cannot create the run folder: %v", err)
 	}
 	fmt.Fprintf(os.Stderr, "recipe: %s\n", recipe(tr.Config, tr.Step+1))
 	if initFrom != "" && tr.Step == 0 {
@@ -269,7 +275,11 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 			return err
 		}
 	}
-	say("done: %d steps; weights in %s, loss plot in %s", tr.Step, paths.weights(), paths.lossPlot())
+	if _, err := os.Stat(paths.lossPlot()); err == nil {
+		say("done: %d steps; weights in %s, loss plot in %s", tr.Step, paths.weights(), paths.lossPlot())
+	} else { // a plot needs two log lines
+		say("done: %d steps; weights in %s", tr.Step, paths.weights())
+	}
 	return nil
 }
 

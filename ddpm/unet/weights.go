@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -122,11 +123,17 @@ func (m *Model) SetWeights(flat *nn.Tensor, f *safetensors.File) error {
 
 // Load reads a weights file and builds the model it describes on be.
 func Load(path string, be nn.Backend) (*Model, map[string]string, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, nil, fmt.Errorf("%s is a folder: pass the weights file in it (a run folder's weights.safetensors)", path)
+	}
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	m, err := FromFile(f, be)
+	if err != nil && f.Tensor(tensorEMA) != nil {
+		return nil, nil, fmt.Errorf("%s is a training checkpoint, not weights: pass its run folder's weights.safetensors (go run ./ddpm/train -resume -out FOLDER writes it if missing)", path)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ddpm-go/ddpm/ddpm"
 	"github.com/ddpm-go/ddpm/ddpm/nn"
 	"github.com/ddpm-go/ddpm/ddpm/safetensors"
 )
@@ -69,6 +70,22 @@ func TestLoadRejectsMismatch(t *testing.T) {
 		_, _, err := Load(path, be)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// A run folder or its checkpoint passed for weights says what to pass.
+func TestLoadNamesTheWeightsFile(t *testing.T) {
+	be := nn.CPU{}
+	m, _ := New(tinyConfig(), be, 7)
+	dir := t.TempDir()
+	ck := filepath.Join(dir, "checkpoint.safetensors")
+	if err := NewTrainer(m, ddpm.NewLinear(10, 1e-4, 0.02), DefaultTrainConfig()).SaveCheckpoint(ck, nil); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{dir: "is a folder", ck: "is a training checkpoint"} {
+		if _, _, err := Load(path, be); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load(%s): %v, want one mentioning %q", path, err, want)
 		}
 	}
 }
