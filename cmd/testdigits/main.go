@@ -23,7 +23,7 @@ func main() {
 	fs := flag.NewFlagSet("testdigits", flag.ContinueOnError)
 	out := fs.String("out", "web/digits.png", "PNG to write")
 	perClass := fs.Int("per-class", 30, "digits of each class (1..500)")
-	digit := fs.Int("digit", -1, "write only the first test digit of this class (0..9), 32×32, instead of the sheet")
+	digit := fs.Int("digit", -1, "write only the first test digit of this class (0..9), 32×32, instead of the sheet (to digit.png unless -out is given)")
 	data := fs.String("data", "", "folder with the MNIST IDX files (default: the GoMNIST module in the Go module cache)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/testdigits [flags]\n\nWrites the web page's test digits: MNIST test digits at 32×32, one row per class.\n\nFlags:\n")
@@ -38,6 +38,9 @@ func main() {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "testdigits: unexpected argument %q (flags start with -)\n", fs.Arg(0))
 		os.Exit(2)
+	}
+	if *digit >= 0 && !isSet(fs, "out") {
+		*out = "digit.png" // never the page's sheet
 	}
 	if err := run(*out, *data, *perClass, *digit); err != nil {
 		fmt.Fprintln(os.Stderr, "testdigits:", err)
@@ -100,4 +103,10 @@ func sheet(set *mnist.Set, perClass int) (*image.Gray, error) {
 		}
 	}
 	return picture.Grid(imgs, 10*perClass, set.Size, perClass, 0, 1), nil
+}
+
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

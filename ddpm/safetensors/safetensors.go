@@ -298,6 +298,9 @@ func WriteFile(path string, metadata map[string]string, tensors []*Tensor) error
 // can be created there, so that a long job refuses at its start rather than
 // losing its work at the end.
 func CheckWritable(path string) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("cannot write %s: it is a folder", path)
+	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
@@ -307,7 +310,10 @@ func CheckWritable(path string) error {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	f.Close()
-	return os.Remove(f.Name())
+	if err := os.Remove(f.Name()); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	return nil
 }
 
 // AtomicWrite writes data to path through a temporary file and a rename.

@@ -168,6 +168,9 @@ func TestCheckWritable(t *testing.T) {
 	if err := CheckWritable(filepath.Join(file, "out.json")); err == nil || !strings.Contains(err.Error(), "cannot write") {
 		t.Errorf("a path under a file: %v", err)
 	}
+	if err := CheckWritable(dir); err == nil || !strings.Contains(err.Error(), "is a folder") {
+		t.Errorf("a folder as the path: %v", err)
+	}
 }
 
 func FuzzDecode(f *testing.F) {

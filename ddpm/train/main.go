@@ -168,6 +168,9 @@ func parseFlags(args []string) (*options, error) {
 	case o.sampleEvery < 0 || o.evalEvery < 0:
 		return nil, fmt.Errorf("-sample-every and -eval-every must be ≥ 0 (-sample-every 0: only at the end; -eval-every 0: once per epoch)")
 	}
+	if !o.resume && o.steps > 0 && o.decayFrom >= o.steps { // run() checks the other cases, once it knows the length
+		return nil, fmt.Errorf("-decay-from %d is not before the last step %d: raise -steps, or pass -decay-from -1", o.decayFrom, o.steps)
+	}
 	if _, err := ddpm.NewSchedule(o.schedule, o.timeSteps); err != nil {
 		return nil, fmt.Errorf("-schedule: %v", err)
 	}

@@ -33,7 +33,10 @@ func plotLoss(logPath, pngPath string) error {
 			test = append(test, plotter.XY{X: float64(e.Step), Y: *e.TestLoss})
 		}
 	}
-	if len(train) < 2 {
+	if len(train) < 2 { // nothing to draw; a plot left by an earlier run would mislead
+		if err := os.Remove(pngPath); err != nil && !os.IsNotExist(err) {
+			return err
+		}
 		return nil
 	}
 	p := plot.New()

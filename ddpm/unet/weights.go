@@ -132,7 +132,7 @@ func Load(path string, be nn.Backend) (*Model, map[string]string, error) {
 	}
 	m, err := FromFile(f, be)
 	if err != nil && f.Tensor(tensorEMA) != nil {
-		return nil, nil, fmt.Errorf("%s is a training checkpoint, not weights: pass its run folder's weights.safetensors (go run ./ddpm/train -resume -out FOLDER writes it if missing)", path)
+		return nil, nil, fmt.Errorf("%s is a training checkpoint, not weights: pass the weights.safetensors that its run wrote beside it", path)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
