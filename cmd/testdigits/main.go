@@ -70,18 +70,15 @@ func run(out, data string, perClass, digit int) error {
 	if err != nil {
 		return err
 	}
+	what := fmt.Sprintf("%d digits of each class", perClass)
 	if digit >= 0 { // row digit of a one-column sheet
 		img = img.SubImage(image.Rect(0, digit*set.Size, set.Size, (digit+1)*set.Size)).(*image.Gray)
-		if err := picture.SavePNG(out, img); err != nil {
-			return err
-		}
-		fmt.Printf("wrote %s: the first test digit %d, %d×%d\n", out, digit, set.Size, set.Size)
-		return nil
+		what = fmt.Sprintf("the first test digit %d", digit)
 	}
 	if err := picture.SavePNG(out, img); err != nil {
 		return err
 	}
-	fmt.Printf("wrote %s: %d digits of each class, %d×%d\n", out, perClass, img.Bounds().Dx(), img.Bounds().Dy())
+	fmt.Printf("wrote %s: %s, %d×%d\n", out, what, img.Bounds().Dx(), img.Bounds().Dy())
 	return nil
 }
 
