@@ -58,6 +58,24 @@ func (s *Schedule) PerturbInputs(b *Batch, gamma float64, rng *RNG) {
 	}
 }
 
+// RolloutStep takes one deterministic DDIM step from x_from (timestep from)
+// to timestep t with the predicted noise epsHat, as the samplers do (x̂_0
+// clipped to [−1, 1], the noise re-derived from it), and writes the x_t it
+// lands on into xt and the noise that maps that x_t back to the clean image
+// x0 into target: (x_t − √ᾱ_t·x0)/√(1−ᾱ_t). Trained on such pairs, a network
+// learns to steer a sampler's own slightly-off x_t back towards the data.
+func (s *Schedule) RolloutStep(xt, target, xFrom, epsHat, x0 []float32, from, t int) {
+	s.PredictX0(xt, xFrom, epsHat, from, true) // xt holds x̂_0 for now
+	aFrom, bFrom := math.Sqrt(s.AlphaBar[from]), 1/math.Sqrt(1-s.AlphaBar[from])
+	a, b := math.Sqrt(s.AlphaBar[t]), math.Sqrt(1-s.AlphaBar[t])
+	for i, x0hat := range xt {
+		eps := (float64(xFrom[i]) - aFrom*float64(x0hat)) * bFrom
+		v := a*float64(x0hat) + b*eps
+		xt[i] = float32(v)
+		target[i] = float32((v - a*float64(x0[i])) / b)
+	}
+}
+
 func grow(s []float32, n int) []float32 {
 	if cap(s) < n {
 		return make([]float32, n)

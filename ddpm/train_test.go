@@ -37,3 +37,29 @@ func TestPerturbInputs(t *testing.T) {
 		}
 	}
 }
+
+// RolloutStep lands where the DDIM sampler's step does (x̂_0 clipped, the
+// noise re-derived), and its target noises the clean image to that x_t.
+func TestRolloutStepIsADDIMStep(t *testing.T) {
+	s := NewLinear(1000, 1e-4, 0.02)
+	d, err := NewDDIM(s, 10, 0) // timesteps 999, 899, …: step 1 goes from 899 to 799
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := NewRNG(3)
+	x0, xFrom, eps := randVec(rng, 64), randVec(rng, 64), randVec(rng, 64)
+	for i := range eps {
+		eps[i] *= 3 // far enough off that some x̂_0 are clipped
+	}
+	want := make([]float32, 64)
+	d.Step(1, want, xFrom, eps, nil, nil)
+	xt, target := make([]float32, 64), make([]float32, 64)
+	s.RolloutStep(xt, target, xFrom, eps, x0, 899, 799)
+	back := make([]float32, 64)
+	s.QSample(back, x0, target, 799)
+	for i := range xt {
+		if math.Abs(float64(xt[i]-want[i])) > 1e-5 || math.Abs(float64(back[i]-xt[i])) > 1e-5 {
+			t.Fatalf("value %d: x_t %v, the DDIM sampler's %v; x0 noised with the target %v", i, xt[i], want[i], back[i])
+		}
+	}
+}

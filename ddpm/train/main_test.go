@@ -45,6 +45,9 @@ func TestParseFlagsRejects(t *testing.T) {
 		{[]string{"-schedule", "foo"}, `-schedule: ddpm: unknown schedule "foo"`},
 		{[]string{"-sample-every", "-1"}, "-sample-every and -eval-every must be ≥ 0"},
 		{[]string{"-checkpoint-every", "0"}, "-checkpoint-every"},
+		{[]string{"-rollout", "1.5"}, "-rollout 1.5"},
+		{[]string{"-rollout", "0.5", "-cond=false"}, "-rollout trains the labelled images"},
+		{[]string{"-rollout", "0.5", "-rollout-stride", "0"}, "-rollout-stride 0 is outside 1..999"},
 		{[]string{"-steps", "10", "-decay-from", "10"}, "-decay-from 10 is not before the last step 10"},
 		{[]string{"-steps", "0", "-epochs", "0"}, "positive"},
 	} {
@@ -322,7 +325,7 @@ func TestResumeKeepsTheRecipe(t *testing.T) {
 		t.Skip("trains a tiny network")
 	}
 	recipe := []string{"-warmup", "2", "-decay-from", "3", "-min-snr", "5", "-x0-floor", "0.01", "-lr", "1e-3",
-		"-input-perturb", "0.1", "-emb-scale", "-null-distill"} // -resume below takes all of it, -emb-scale too, from the checkpoint
+		"-input-perturb", "0.1", "-emb-scale", "-null-distill", "-rollout", "0.5", "-rollout-stride", "3"} // -resume below takes all of it, -emb-scale too, from the checkpoint
 	whole, parts := t.TempDir(), t.TempDir()
 	if err := run(tinyRun(t, whole, append(recipe, "-steps", "6")...), nil); err != nil {
 		t.Fatal(err)
@@ -432,7 +435,7 @@ func TestInitFineTunes(t *testing.T) {
 // gorgonia's engine trains the plain loss only: a weighted recipe is refused
 // by name before any step, not silently trained without its weights.
 func TestGorgoniaRefusesWeightedLoss(t *testing.T) {
-	for _, flags := range [][]string{{"-min-snr", "5"}, {"-x0-floor", "0.01"}, {"-input-perturb", "0.1"}, {"-null-distill"}} {
+	for _, flags := range [][]string{{"-min-snr", "5"}, {"-x0-floor", "0.01"}, {"-input-perturb", "0.1"}, {"-null-distill"}, {"-rollout", "0.5"}} {
 		o := tinyRun(t, t.TempDir(), append(flags, "-steps", "1", "-backend", "gorgonia")...)
 		err := run(o, nil)
 		if err == nil || !strings.Contains(err.Error(), "-min-snr 0 -x0-floor 0") {

@@ -84,8 +84,8 @@ func run(o *options, stop <-chan os.Signal) (err error) {
 	elapsed, _ := strconv.ParseFloat(meta["elapsed_s"], 64)
 	var engine training.Engine
 	if o.backend == "gorgonia" {
-		if tr.Config.Warmup > 0 || o.decayFrom >= 0 || tr.Config.Weighted() || tr.Config.InputPerturb > 0 || tr.Config.NullDistill {
-			return fmt.Errorf("-backend gorgonia trains with a constant learning rate and the plain loss: use -warmup 0 -decay-from -1 -min-snr 0 -x0-floor 0 -input-perturb 0 -null-distill=false (a resumed run's checkpoint may set them)")
+		if tr.Config.Warmup > 0 || o.decayFrom >= 0 || tr.Config.Weighted() || tr.Config.InputPerturb > 0 || tr.Config.NullDistill || tr.Config.Rollout > 0 {
+			return fmt.Errorf("-backend gorgonia trains with a constant learning rate and the plain loss: use -warmup 0 -decay-from -1 -min-snr 0 -x0-floor 0 -input-perturb 0 -null-distill=false -rollout 0 (a resumed run's checkpoint may set them)")
 		}
 		e, err := training.NewGorgoniaEngine(tr, o.batch)
 		if err != nil {
@@ -352,6 +352,7 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 	tc.LR, tc.EMADecay, tc.PUncond = o.lr, o.ema, o.pUncond
 	tc.Warmup, tc.MinSNRGamma, tc.X0Floor, tc.InputPerturb = o.warmup, o.minSNR, o.x0Floor, o.inputPerturb
 	tc.NullDistill = o.nullDistill
+	tc.Rollout, tc.RolloutStride = o.rollout, o.rolloutStride
 	_, err = os.Stat(p.checkpoint())
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -416,6 +417,9 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 	}
 	if o.set["null-distill"] {
 		saved.NullDistill = tc.NullDistill
+	}
+	if o.set["rollout"] || o.set["rollout-stride"] {
+		saved.Rollout, saved.RolloutStride = tc.Rollout, tc.RolloutStride
 	}
 	if o.set["warmup"] {
 		saved.Warmup = tc.Warmup
@@ -543,6 +547,9 @@ func recipe(c unet.TrainConfig, next int) string {
 	}
 	if c.NullDistill {
 		s += "; null label trained on the EMA's conditional predictions"
+	}
+	if c.Rollout > 0 {
+		s += fmt.Sprintf("; %g of labelled images trained on the EMA's DDIM step from %d timesteps higher", c.Rollout, c.RolloutStride)
 	}
 	return s + fmt.Sprintf("; label dropped with probability %g; EMA %g", c.PUncond, c.EMADecay)
 }

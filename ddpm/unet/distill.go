@@ -2,13 +2,27 @@ package unet
 
 import "slices"
 
-// distiller holds the EMA network that TrainConfig.NullDistill's targets
-// come from, and its host buffers.
+// distiller holds the EMA network that TrainConfig.NullDistill's and
+// TrainConfig.Rollout's targets come from, and its host buffers.
 type distiller struct {
 	model   *Model
 	xs, out []float32
 	ts, ys  []int
-	rows    []int // the batch rows trained on the null label
+	rows    []int // the batch rows it makes targets for
+}
+
+// emaTeacher returns the distiller, its network holding the current EMA
+// weights.
+func (t *Trainer) emaTeacher() (*distiller, error) {
+	if t.teacher == nil {
+		m, err := New(t.Model.Config, t.Model.Backend, 0)
+		if err != nil {
+			return nil, err
+		}
+		t.teacher = &distiller{model: m}
+	}
+	t.Model.Backend.Copy(t.teacher.model.Weights, t.EMA)
+	return t.teacher, nil
 }
 
 // distillNull replaces the noise target of each null-label row of t.batch
@@ -16,14 +30,10 @@ type distiller struct {
 // (labels, before the label drop).
 func (t *Trainer) distillNull(labels []int) error {
 	b, cfg := &t.batch, t.Model.Config
-	if t.teacher == nil {
-		m, err := New(cfg, t.Model.Backend, 0)
-		if err != nil {
-			return err
-		}
-		t.teacher = &distiller{model: m}
+	d, err := t.emaTeacher()
+	if err != nil {
+		return err
 	}
-	d := t.teacher
 	px := cfg.Pixels()
 	d.rows, d.ts, d.ys, d.xs = d.rows[:0], d.ts[:0], d.ys[:0], d.xs[:0]
 	for i, l := range b.Labels {
@@ -37,7 +47,6 @@ func (t *Trainer) distillNull(labels []int) error {
 	if len(d.rows) == 0 {
 		return nil
 	}
-	t.Model.Backend.Copy(d.model.Weights, t.EMA)
 	d.out = slices.Grow(d.out[:0], len(d.xs))[:len(d.xs)]
 	if err := d.model.predict(d.out, d.xs, d.ts, d.ys); err != nil {
 		return err

@@ -47,6 +47,16 @@ type TrainConfig struct {
 	// the distilled one lacks the noise's variance given (x_t, y), which
 	// swamps the little the null label learns from each image.
 	NullDistill bool `json:",omitempty"`
+
+	// Rollout p > 0 trains each labelled image, with probability p, on the
+	// kind of input a sampler makes: its x_t is one DDIM step of the EMA
+	// network (Schedule.RolloutStep) from the same image noised, with the
+	// same ε, to t + RolloutStride, and its target is the noise that maps
+	// that x_t back to the clean image (scheduled sampling against exposure
+	// bias). Images with t + RolloutStride ≥ T keep the forward process's
+	// x_t. 0: none.
+	Rollout       float64 `json:",omitempty"`
+	RolloutStride int     `json:",omitempty"` // in timesteps (100: one step of a 10-step sampler)
 }
 
 // LRAt returns the learning rate of the step-th optimiser step (from 1).
@@ -98,7 +108,7 @@ type Trainer struct {
 	batch      ddpm.Batch
 	x, eps, dy *nn.Tensor
 	oneGrad    *nn.Tensor
-	teacher    *distiller // NullDistill's EMA network
+	teacher    *distiller // NullDistill's and Rollout's EMA network
 }
 
 // NewTrainer returns a trainer at step 0 with zero Adam moments and the EMA
@@ -127,6 +137,11 @@ func (t *Trainer) TrainStep(x0 []float32, n int, labels []int, rng *ddpm.RNG) (f
 	t.Schedule.NoiseBatch(&t.batch, x0, n, labels, t.Config.PUncond, cfg.NullLabel(), rng)
 	if t.Config.NullDistill && labels != nil {
 		if err := t.distillNull(labels); err != nil {
+			return 0, err
+		}
+	}
+	if t.Config.Rollout > 0 && labels != nil {
+		if err := t.rollout(x0, rng); err != nil {
 			return 0, err
 		}
 	}
