@@ -90,7 +90,7 @@ func parseFlags(args []string) (*options, error) {
 	fs.Float64Var(&o.minSNR, "min-snr", 0, "weight each image's loss by min(SNR, γ)/SNR, min-SNR-γ (5 is the paper's; 0: the plain mean)")
 	fs.Float64Var(&o.x0Floor, "x0-floor", 0, "keep each image's loss weight in x̂₀ terms at least κ: max(min(SNR, γ), κ)/SNR, γ from -min-snr (none: ∞); 0: no floor")
 	fs.Float64Var(&o.rollout, "rollout", 0, "train each labelled image with this probability on one DDIM step of the EMA network from -rollout-stride timesteps higher, towards the noise that leads back to the image (scheduled sampling against the sampler's drift); 0: none")
-	fs.IntVar(&o.rolloutStride, "rollout-stride", 100, "with -rollout, the step's length in timesteps (100: one step of the page's 10-step sampler)")
+	fs.IntVar(&o.rolloutStride, "rollout-stride", 100, "with -rollout, the step's length in timesteps (100: the stride of the page's 10-step sampler)")
 	fs.Float64Var(&o.inputPerturb, "input-perturb", 0, "make each noisy input with ε + γ·ξ while the target stays ε (input perturbation, Ning et al. 2023; they use γ = 0.1); 0: none")
 	fs.BoolVar(&o.nullDistill, "null-distill", false, "train the null label towards the EMA network's prediction under each image's true label instead of the noise (same mean, less variance); -resume takes it from the checkpoint unless given")
 	fs.IntVar(&o.channels, "channels", 16, "U-Net width C (level i has C·mults[i] channels)")
@@ -161,7 +161,7 @@ func parseFlags(args []string) (*options, error) {
 		return nil, fmt.Errorf("-rollout %v: want a probability in [0, 1]", o.rollout)
 	case o.rollout > 0 && !o.cond:
 		return nil, fmt.Errorf("-rollout trains the labelled images of a class-conditional model: drop -cond=false or -rollout")
-	case o.rolloutStride < 1 || o.rolloutStride >= o.timeSteps:
+	case o.rollout > 0 && (o.rolloutStride < 1 || o.rolloutStride >= o.timeSteps):
 		return nil, fmt.Errorf("-rollout-stride %d is outside 1..%d (T−1)", o.rolloutStride, o.timeSteps-1)
 	case o.nullDistill && !o.cond:
 		return nil, fmt.Errorf("-null-distill trains the null label of a class-conditional model: drop -cond=false or -null-distill")

@@ -48,6 +48,7 @@ func TestParseFlagsRejects(t *testing.T) {
 		{[]string{"-rollout", "1.5"}, "-rollout 1.5"},
 		{[]string{"-rollout", "0.5", "-cond=false"}, "-rollout trains the labelled images"},
 		{[]string{"-rollout", "0.5", "-rollout-stride", "0"}, "-rollout-stride 0 is outside 1..999"},
+		{[]string{"-rollout", "0.5", "-T", "50"}, "-rollout-stride 100 is outside 1..49"},
 		{[]string{"-steps", "10", "-decay-from", "10"}, "-decay-from 10 is not before the last step 10"},
 		{[]string{"-steps", "0", "-epochs", "0"}, "positive"},
 	} {
@@ -55,6 +56,9 @@ func TestParseFlagsRejects(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want one mentioning %q", tc.args, err, tc.want)
 		}
+	}
+	if _, err := parseFlags([]string{"-T", "50"}); err != nil {
+		t.Errorf("-T 50 without -rollout: %v", err)
 	}
 	o, err := parseFlags(nil)
 	if err != nil || o.epochs != 20 || o.batch != 64 || o.backend != "auto" || !o.cond {
@@ -440,6 +444,45 @@ func TestGorgoniaRefusesWeightedLoss(t *testing.T) {
 		err := run(o, nil)
 		if err == nil || !strings.Contains(err.Error(), "-min-snr 0 -x0-floor 0") {
 			t.Errorf("%v with -backend gorgonia: error %v, want the refusal", flags, err)
+		}
+	}
+}
+
+// -rollout and -rollout-stride given at -resume each replace only their own
+// part of the checkpoint's recipe.
+func TestResumeRolloutFlags(t *testing.T) {
+	dir := t.TempDir()
+	p := runPaths{dir: dir}
+	o, err := parseFlags([]string{"-out", dir, "-channels", "8", "-rollout", "0.5", "-rollout-stride", "30"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, _, err := setup(o, p, nn.CPU{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.SaveCheckpoint(p.checkpoint(), map[string]string{"seed": "1", "batch": "64"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		flags  []string
+		p      float64
+		stride int
+	}{
+		{nil, 0.5, 30},
+		{[]string{"-rollout-stride", "50"}, 0.5, 50},
+		{[]string{"-rollout", "1"}, 1, 30},
+	} {
+		o, err := parseFlags(append([]string{"-out", dir, "-channels", "8", "-resume"}, tc.flags...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, _, err := setup(o, p, nn.CPU{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Config.Rollout != tc.p || tr.Config.RolloutStride != tc.stride {
+			t.Errorf("-resume %v: rollout %v, stride %d; want %v, %d", tc.flags, tr.Config.Rollout, tr.Config.RolloutStride, tc.p, tc.stride)
 		}
 	}
 }

@@ -418,8 +418,11 @@ func setup(o *options, p runPaths, be nn.Backend) (*unet.Trainer, map[string]str
 	if o.set["null-distill"] {
 		saved.NullDistill = tc.NullDistill
 	}
-	if o.set["rollout"] || o.set["rollout-stride"] {
-		saved.Rollout, saved.RolloutStride = tc.Rollout, tc.RolloutStride
+	if o.set["rollout"] {
+		saved.Rollout = tc.Rollout
+	}
+	if o.set["rollout-stride"] || saved.RolloutStride == 0 { // 0: a checkpoint from before the flag
+		saved.RolloutStride = tc.RolloutStride
 	}
 	if o.set["warmup"] {
 		saved.Warmup = tc.Warmup

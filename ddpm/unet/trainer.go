@@ -56,7 +56,7 @@ type TrainConfig struct {
 	// bias). Images with t + RolloutStride ≥ T keep the forward process's
 	// x_t. 0: none.
 	Rollout       float64 `json:",omitempty"`
-	RolloutStride int     `json:",omitempty"` // in timesteps (100: one step of a 10-step sampler)
+	RolloutStride int     `json:",omitempty"` // in timesteps (100: a 10-step sampler's stride)
 }
 
 // LRAt returns the learning rate of the step-th optimiser step (from 1).
