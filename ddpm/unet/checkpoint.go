@@ -102,6 +102,7 @@ func LoadCheckpoint(path string, be nn.Backend) (*Trainer, map[string]string, er
 	}
 	t := NewTrainer(m, s, tc)
 	t.Step = step
+	t.teacher = nil // its copy of the EMA is another run's
 	for name, dst := range map[string]*nn.Tensor{tensorEMA: t.EMA, tensorAdamM: t.M, tensorAdamV: t.V} {
 		src := flats[name]
 		if src == nil {

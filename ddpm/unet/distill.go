@@ -9,10 +9,11 @@ type distiller struct {
 	xs, out []float32
 	ts, ys  []int
 	rows    []int // the batch rows it makes targets for
+	step    int   // the Trainer.Step whose EMA model holds, +1 (0: none yet)
 }
 
 // emaTeacher returns the distiller, its network holding the current EMA
-// weights.
+// weights (copied once a step, however many targets it makes).
 func (t *Trainer) emaTeacher() (*distiller, error) {
 	if t.teacher == nil {
 		m, err := New(t.Model.Config, t.Model.Backend, 0)
@@ -21,7 +22,10 @@ func (t *Trainer) emaTeacher() (*distiller, error) {
 		}
 		t.teacher = &distiller{model: m}
 	}
-	t.Model.Backend.Copy(t.teacher.model.Weights, t.EMA)
+	if t.teacher.step != t.Step+1 {
+		t.Model.Backend.Copy(t.teacher.model.Weights, t.EMA)
+		t.teacher.step = t.Step + 1
+	}
 	return t.teacher, nil
 }
 

@@ -14,27 +14,30 @@ import (
 // label drop; the kept labels' targets are still the noise, and each dropped
 // label's target is the EMA network's prediction for that image alone under
 // its true label.
-func TestNullDistill(t *testing.T) {
-	be := nn.CPU{}
-	cfg := tinyConfig()
-	newTrainer := func(distill bool) *Trainer {
-		m, err := New(cfg, be, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		randomize(m, 3)
-		tr := NewTrainer(m, ddpm.NewLinear(1000, 1e-4, 0.02), TrainConfig{LR: 1e-3, PUncond: 0.5, NullDistill: distill})
-		ema, err := New(cfg, be, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		randomize(ema, 4) // an EMA unlike the weights, so a target from the weights would fail
-		be.Copy(tr.EMA, ema.Weights)
-		return tr
+// teacherTrainer returns a trainer of the tiny network (weights randomized
+// with seed 3) whose EMA, randomized with seed 4, is unlike its weights, so
+// a target made from the weights instead of the EMA fails.
+func teacherTrainer(t *testing.T, tc TrainConfig) *Trainer {
+	t.Helper()
+	be, cfg := nn.CPU{}, tinyConfig()
+	m, err := New(cfg, be, 1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	const n = 8
-	px := cfg.Pixels()
-	x0 := make([]float32, n*px)
+	randomize(m, 3)
+	tr := NewTrainer(m, ddpm.NewLinear(1000, 1e-4, 0.02), tc)
+	ema, err := New(cfg, be, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	randomize(ema, 4)
+	be.Copy(tr.EMA, ema.Weights)
+	return tr
+}
+
+// teacherBatch returns n fixed images for cfg and labels 0, 1, … in turn.
+func teacherBatch(cfg Config, n int) ([]float32, []int) {
+	x0 := make([]float32, n*cfg.Pixels())
 	labels := make([]int, n)
 	for i := range x0 {
 		x0[i] = float32(math.Sin(float64(i)))
@@ -42,6 +45,18 @@ func TestNullDistill(t *testing.T) {
 	for i := range labels {
 		labels[i] = i % cfg.NumClasses
 	}
+	return x0, labels
+}
+
+func TestNullDistill(t *testing.T) {
+	be := nn.CPU{}
+	cfg := tinyConfig()
+	newTrainer := func(distill bool) *Trainer {
+		return teacherTrainer(t, TrainConfig{LR: 1e-3, PUncond: 0.5, NullDistill: distill})
+	}
+	const n = 8
+	px := cfg.Pixels()
+	x0, labels := teacherBatch(cfg, n)
 	got, plain := newTrainer(true), newTrainer(false)
 	loss, err := got.TrainStep(x0, n, labels, ddpm.NewRNG(5))
 	if err != nil {

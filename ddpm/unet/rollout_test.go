@@ -17,33 +17,14 @@ func TestRollout(t *testing.T) {
 	be := nn.CPU{}
 	cfg := tinyConfig()
 	const stride = 100
-	sched := ddpm.NewLinear(1000, 1e-4, 0.02)
 	newTrainer := func(p float64) *Trainer {
-		m, err := New(cfg, be, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		randomize(m, 3)
-		tr := NewTrainer(m, sched, TrainConfig{LR: 1e-3, PUncond: 0.3, Rollout: p, RolloutStride: stride})
-		ema, err := New(cfg, be, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		randomize(ema, 4) // an EMA unlike the weights, so a step made with the weights would fail
-		be.Copy(tr.EMA, ema.Weights)
-		return tr
+		return teacherTrainer(t, TrainConfig{LR: 1e-3, PUncond: 0.3, Rollout: p, RolloutStride: stride})
 	}
 	const n = 16
 	px := cfg.Pixels()
-	x0 := make([]float32, n*px)
-	labels := make([]int, n)
-	for i := range x0 {
-		x0[i] = float32(math.Sin(float64(i)))
-	}
-	for i := range labels {
-		labels[i] = i % cfg.NumClasses
-	}
+	x0, labels := teacherBatch(cfg, n)
 	got, plain := newTrainer(1), newTrainer(0)
+	sched := got.Schedule
 	loss, err := got.TrainStep(x0, n, labels, ddpm.NewRNG(7))
 	if err != nil {
 		t.Fatal(err)
