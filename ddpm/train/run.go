@@ -552,7 +552,7 @@ func recipe(c unet.TrainConfig, next int) string {
 		s += "; null label trained on the EMA's conditional predictions"
 	}
 	if c.Rollout > 0 {
-		s += fmt.Sprintf("; %g of labelled images trained on the EMA's DDIM step from %d timesteps higher", c.Rollout, c.RolloutStride)
+		s += fmt.Sprintf("; labelled images trained with probability %g on the EMA's DDIM step from %d timesteps higher", c.Rollout, c.RolloutStride)
 	}
 	return s + fmt.Sprintf("; label dropped with probability %g; EMA %g", c.PUncond, c.EMADecay)
 }
