@@ -85,7 +85,19 @@ func run(o *options) error {
 			return err
 		}
 		st, _ := os.Stat(f.path)
-		fmt.Fprintf(os.Stderr, "wrote %s (%s, %d bytes, step %s)\n", f.path, f.dtype, st.Size(), meta[unet.MetaStep])
+		fmt.Fprintf(os.Stderr, "wrote %s (%s, %d bytes%s)\n", f.path, f.dtype, st.Size(), provenance(meta))
 	}
 	return nil
+}
+
+// provenance says where the weights come from: their training step, or the
+// networks they were mixed from (cmd/mix).
+func provenance(meta map[string]string) string {
+	switch {
+	case meta[unet.MetaStep] != "":
+		return ", step " + meta[unet.MetaStep]
+	case meta["mixed_from"] != "":
+		return ", mixed from " + meta["mixed_from"]
+	}
+	return ""
 }
