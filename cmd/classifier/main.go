@@ -4,7 +4,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/ddpm-go/ddpm/ddpm/nn"
 	"github.com/ddpm-go/ddpm/ddpm/safetensors"
+	"github.com/ddpm-go/ddpm/internal/cli"
 	"github.com/schollz/progressbar/v3"
 )
 
@@ -26,24 +26,10 @@ func main() {
 	seed := fs.Uint64("seed", 1, "seed")
 	data := fs.String("data", "", "folder with the MNIST IDX files (default: the GoMNIST module)")
 	force := fs.Bool("force", false, "replace -out if it exists (such as the shipped weights/classifier.safetensors, which every evaluation's numbers depend on)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/classifier [flags]\n\nTrains the MNIST classifier that cmd/eval judges samples with.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		os.Exit(2)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "classifier: unexpected argument %q (flags start with -)\n", fs.Arg(0))
-		os.Exit(2)
-	}
-	if err := run(*out, *data, *epochs, *batch, *lr, *seed, *force); err != nil {
-		fmt.Fprintln(os.Stderr, "classifier:", err)
-		os.Exit(1)
-	}
+	cli.Usage(fs, "go run ./cmd/classifier [flags]",
+		"Trains the MNIST classifier that cmd/eval judges samples with.")
+	cli.Parse(fs, os.Args[1:])
+	cli.Exit("classifier", run(*out, *data, *epochs, *batch, *lr, *seed, *force))
 }
 
 func run(out, data string, epochs, batch int, lr float64, seed uint64, force bool) error {

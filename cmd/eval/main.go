@@ -34,6 +34,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/nn"
 	"github.com/ddpm-go/ddpm/ddpm/safetensors"
 	"github.com/ddpm-go/ddpm/ddpm/unet"
+	"github.com/ddpm-go/ddpm/internal/cli"
 )
 
 type options struct {
@@ -159,10 +160,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the samples' noise and of the floor's draw of training images")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON here")
 	fs.StringVar(&o.missesDir, "misses", "", "also write each conditional row's wrong digits into this folder as a PNG sheet, one line per digit asked for (none for a row without any)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/eval [flags]\n\nScores a DDPM's samples with the MNIST classifier: accuracy, and Fréchet distance and KID against the MNIST test set on the classifier's features and on the pixels, for every sampler × steps × guidance asked for.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	cli.Usage(fs, "go run ./cmd/eval [flags]",
+		"Scores a DDPM's samples with the MNIST classifier: accuracy, and Fréchet distance and KID against the MNIST test set on the classifier's features and on the pixels, for every sampler × steps × guidance asked for.")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/nn"
 	"github.com/ddpm-go/ddpm/ddpm/safetensors"
 	"github.com/ddpm-go/ddpm/ddpm/unet"
+	"github.com/ddpm-go/ddpm/internal/cli"
 )
 
 type options struct {
@@ -36,24 +37,10 @@ func main() {
 	fs.StringVar(&o.out, "out", "weights", "folder to write NAME.safetensors and NAME-f16.safetensors into (created if missing)")
 	fs.StringVar(&o.name, "name", "mnist", "base name of the exported files")
 	fs.BoolVar(&o.force, "force", false, "replace files that already exist (such as the shipped weights/mnist*.safetensors)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/export [flags]\n\nWrites a run's weights as NAME.safetensors (float32) and NAME-f16.safetensors (float16, for the web page) into -out.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		os.Exit(2)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "export: unexpected argument %q (flags start with -)\n", fs.Arg(0))
-		os.Exit(2)
-	}
-	if err := run(o); err != nil {
-		fmt.Fprintln(os.Stderr, "export:", err)
-		os.Exit(1)
-	}
+	cli.Usage(fs, "go run ./cmd/export [flags]",
+		"Writes a run's weights as NAME.safetensors (float32) and NAME-f16.safetensors (float16, for the web page) into -out.")
+	cli.Parse(fs, os.Args[1:])
+	cli.Exit("export", run(o))
 }
 
 func run(o *options) error {

@@ -18,6 +18,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/nn"
 	"github.com/ddpm-go/ddpm/ddpm/safetensors"
 	"github.com/ddpm-go/ddpm/ddpm/unet"
+	"github.com/ddpm-go/ddpm/internal/cli"
 )
 
 type options struct {
@@ -34,24 +35,10 @@ func main() {
 	flags.Float64Var(&o.w, "w", 0.5, "B's share, from 0 (A) to 1 (B)")
 	flags.StringVar(&o.out, "out", "", "where to write the mixed weights (required)")
 	flags.BoolVar(&o.force, "force", false, "replace -out if it exists")
-	flags.Usage = func() {
-		fmt.Fprintf(flags.Output(), "Usage: go run ./cmd/mix -a FILE -b FILE [-w 0.5] -out FILE\n\nWrites a network whose every weight is (1-w)·A's + w·B's. Mix a fine-tune with the network it started from: two networks trained apart do not average.\n\nFlags:\n")
-		flags.PrintDefaults()
-	}
-	if err := flags.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		os.Exit(2)
-	}
-	if flags.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "mix: unexpected argument %q (flags start with -)\n", flags.Arg(0))
-		os.Exit(2)
-	}
-	if err := run(o); err != nil {
-		fmt.Fprintln(os.Stderr, "mix:", err)
-		os.Exit(1)
-	}
+	cli.Usage(flags, "go run ./cmd/mix -a FILE -b FILE [-w 0.5] -out FILE",
+		"Writes a network whose every weight is (1-w)·A's + w·B's. Mix a fine-tune with the network it started from: two networks trained apart do not average.")
+	cli.Parse(flags, os.Args[1:])
+	cli.Exit("mix", run(o))
 }
 
 func run(o *options) error {
@@ -61,13 +48,8 @@ func run(o *options) error {
 	if o.w < 0 || o.w > 1 || o.w != o.w {
 		return fmt.Errorf("-w %v: want B's share, from 0 to 1", o.w)
 	}
-	if st, err := os.Stat(o.out); err == nil {
-		if st.IsDir() {
-			return fmt.Errorf("-out %s is a folder; give a file name, such as %s", o.out, filepath.Join(o.out, "mix.safetensors"))
-		}
-		if !o.force {
-			return fmt.Errorf("%s exists; pass -force to replace it", o.out)
-		}
+	if err := cli.CheckOut(o.out, o.force, "mix.safetensors"); err != nil {
+		return err
 	}
 	load := func(flag, path string) (*unet.Model, map[string]string, error) {
 		m, meta, err := unet.Load(path, nn.CPU{})

@@ -31,6 +31,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/nn"
 	"github.com/ddpm-go/ddpm/ddpm/picture"
 	"github.com/ddpm-go/ddpm/ddpm/unet"
+	"github.com/ddpm-go/ddpm/internal/cli"
 )
 
 type options struct {
@@ -56,24 +57,10 @@ func main() {
 	fs.StringVar(&o.init, "init", "", "a PNG digit (bright ink on dark) to start from instead of noise: noised to -t and denoised back (SDEdit), or inpainted with -mask")
 	fs.IntVar(&o.from, "t", 0, "with -init, the t (1..T) to noise it to and denoise from (default 600; T with -mask)")
 	fs.StringVar(&o.mask, "mask", "", "with -init, a PNG whose white pixels are kept and black ones filled in (inpainting), or top, bottom, left or right: keep that half")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/sample [flags]\n\nSamples digits and writes grid.png, reverse.png, forward.png and denoise.gif into -out.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		os.Exit(2)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "sample: unexpected argument %q (flags start with -)\n", fs.Arg(0))
-		os.Exit(2)
-	}
-	if err := run(o); err != nil {
-		fmt.Fprintln(os.Stderr, "sample:", err)
-		os.Exit(1)
-	}
+	cli.Usage(fs, "go run ./cmd/sample [flags]",
+		"Samples digits and writes grid.png, reverse.png, forward.png and denoise.gif into -out.")
+	cli.Parse(fs, os.Args[1:])
+	cli.Exit("sample", run(o))
 }
 
 // Labels turns -label into one label per image (nil for unconditional models).

@@ -10,25 +10,18 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+
+	"github.com/ddpm-go/ddpm/internal/cli"
 )
 
 func main() {
-	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	dir := fs.String("dir", "web", "folder to serve")
 	addr := fs.String("addr", "localhost:8080", "address to listen on")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/serve [flags]\n\nServes the built page (./build.sh) over HTTP.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	fs.Parse(os.Args[1:])
-	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "serve: unexpected argument %q (flags start with -)\n", fs.Arg(0))
-		os.Exit(2)
-	}
-	if err := serve(*dir, *addr); err != nil {
-		fmt.Fprintln(os.Stderr, "serve:", err)
-		os.Exit(1)
-	}
+	cli.Usage(fs, "go run ./cmd/serve [flags]",
+		"Serves the built page (./build.sh) over HTTP.")
+	cli.Parse(fs, os.Args[1:])
+	cli.Exit("serve", serve(*dir, *addr))
 }
 
 func serve(dir, addr string) error {

@@ -9,7 +9,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/ddpm-go/ddpm/ddpm/picture"
+	"github.com/ddpm-go/ddpm/internal/cli"
 )
 
 func main() {
@@ -25,27 +25,13 @@ func main() {
 	perClass := fs.Int("per-class", 30, "digits of each class (1..500)")
 	digit := fs.Int("digit", -1, "write only the first test digit of this class (0..9), 32×32, instead of the sheet (to digit.png unless -out is given)")
 	data := fs.String("data", "", "folder with the MNIST IDX files (default: the GoMNIST module in the Go module cache)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: go run ./cmd/testdigits [flags]\n\nWrites the web page's test digits: MNIST test digits at 32×32, one row per class.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		os.Exit(2)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "testdigits: unexpected argument %q (flags start with -)\n", fs.Arg(0))
-		os.Exit(2)
-	}
+	cli.Usage(fs, "go run ./cmd/testdigits [flags]",
+		"Writes the web page's test digits: MNIST test digits at 32×32, one row per class.")
+	cli.Parse(fs, os.Args[1:])
 	if *digit >= 0 && !isSet(fs, "out") {
 		*out = "digit.png" // never the page's sheet
 	}
-	if err := run(*out, *data, *perClass, *digit); err != nil {
-		fmt.Fprintln(os.Stderr, "testdigits:", err)
-		os.Exit(1)
-	}
+	cli.Exit("testdigits", run(*out, *data, *perClass, *digit))
 }
 
 func run(out, data string, perClass, digit int) error {

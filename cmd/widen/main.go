@@ -21,6 +21,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/nn"
 	"github.com/ddpm-go/ddpm/ddpm/safetensors"
 	"github.com/ddpm-go/ddpm/ddpm/unet"
+	"github.com/ddpm-go/ddpm/internal/cli"
 )
 
 type options struct {
@@ -39,24 +40,10 @@ func main() {
 	flags.BoolVar(&o.embScale, "emb-scale", false, "add the embedding scale to every residual block (at zero: the same function)")
 	flags.Uint64Var(&o.seed, "seed", 1, "seed of the random shares that split each weight among a channel's copies")
 	flags.BoolVar(&o.force, "force", false, "replace -out if it exists")
-	flags.Usage = func() {
-		fmt.Fprintf(flags.Output(), "Usage: go run ./cmd/widen (-mults M,M,M | -emb-scale) -out FILE [flags]\n\nWrites a copy of a network with more channels at some levels or with the embedding scale added, computing (nearly) the same function, to train on with `go run ./ddpm/train -init FILE`.\n\nFlags:\n")
-		flags.PrintDefaults()
-	}
-	if err := flags.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		os.Exit(2)
-	}
-	if flags.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "widen: unexpected argument %q (flags start with -)\n", flags.Arg(0))
-		os.Exit(2)
-	}
-	if err := run(o); err != nil {
-		fmt.Fprintln(os.Stderr, "widen:", err)
-		os.Exit(1)
-	}
+	cli.Usage(flags, "go run ./cmd/widen (-mults M,M,M | -emb-scale) -out FILE [flags]",
+		"Writes a copy of a network with more channels at some levels or with the embedding scale added, computing (nearly) the same function, to train on with `go run ./ddpm/train -init FILE`.")
+	cli.Parse(flags, os.Args[1:])
+	cli.Exit("widen", run(o))
 }
 
 func run(o *options) error {
@@ -73,13 +60,8 @@ func run(o *options) error {
 	if o.out == "" {
 		return errors.New("-out is required: where to write the wider weights")
 	}
-	if st, err := os.Stat(o.out); err == nil {
-		if st.IsDir() {
-			return fmt.Errorf("-out %s is a folder; give a file name, such as %s", o.out, filepath.Join(o.out, "wide-init.safetensors"))
-		}
-		if !o.force {
-			return fmt.Errorf("%s exists; pass -force to replace it", o.out)
-		}
+	if err := cli.CheckOut(o.out, o.force, "wide-init.safetensors"); err != nil {
+		return err
 	}
 	m, meta, err := unet.Load(o.in, nn.CPU{})
 	if errors.Is(err, fs.ErrNotExist) {

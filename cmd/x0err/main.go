@@ -9,7 +9,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"github.com/ddpm-go/ddpm/ddpm/mnist"
 	"github.com/ddpm-go/ddpm/ddpm/nn"
 	"github.com/ddpm-go/ddpm/ddpm/unet"
+	"github.com/ddpm-go/ddpm/internal/cli"
 )
 
 type options struct {
@@ -37,24 +37,10 @@ func main() {
 	flags.StringVar(&o.ts, "t", "999,950,900,800,700,600,500,400,300,200,100", "comma-separated timestep indices (0..T−1)")
 	flags.IntVar(&o.n, "n", 500, "MNIST test images noised at each timestep")
 	flags.Uint64Var(&o.seed, "seed", 1, "seed of the noise")
-	flags.Usage = func() {
-		fmt.Fprintf(flags.Output(), "Usage: go run ./cmd/x0err [flags]\n\nPrints, for each timestep, the mean squared error of the network's ε and x̂₀ on noised MNIST test images, and of the digit's mean training image as x̂₀.\n\nFlags:\n")
-		flags.PrintDefaults()
-	}
-	if err := flags.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		os.Exit(2)
-	}
-	if flags.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "x0err: unexpected argument %q (flags start with -)\n", flags.Arg(0))
-		os.Exit(2)
-	}
-	if err := run(o, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "x0err:", err)
-		os.Exit(1)
-	}
+	cli.Usage(flags, "go run ./cmd/x0err [flags]",
+		"Prints, for each timestep, the mean squared error of the network's ε and x̂₀ on noised MNIST test images, and of the digit's mean training image as x̂₀.")
+	cli.Parse(flags, os.Args[1:])
+	cli.Exit("x0err", run(o, os.Stdout))
 }
 
 func run(o *options, w io.Writer) error {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/ddpm-go/ddpm/ddpm"
 	"github.com/ddpm-go/ddpm/ddpm/unet"
+	"github.com/ddpm-go/ddpm/internal/cli"
 )
 
 func main() {
@@ -114,10 +115,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.evalEvery, "eval-every", 0, "steps between test-loss evaluations (0: once per epoch)")
 	fs.IntVar(&o.testImages, "test-images", 2000, "MNIST test images in the test loss")
 	fs.Float64Var(&o.maxMemoryGB, "max-memory", 4, "refuse to start a network and batch estimated to need more than this many GB")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: go run ./ddpm/train [flags]\n\nTrains the DDPM U-Net on MNIST and writes checkpoints, EMA weights, sample grids and a loss plot into -out.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
+	cli.Usage(fs, "go run ./ddpm/train [flags]",
+		"Trains the DDPM U-Net on MNIST and writes checkpoints, EMA weights, sample grids and a loss plot into -out.")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
