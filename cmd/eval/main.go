@@ -129,17 +129,8 @@ type Uncond struct {
 
 func main() {
 	o, err := parseFlags(os.Args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "eval:", err)
-		os.Exit(2)
-	}
-	if err := run(o); err != nil {
-		fmt.Fprintln(os.Stderr, "eval:", err)
-		os.Exit(1)
-	}
+	cli.ExitFlags("eval", err)
+	cli.Exit("eval", run(o))
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -165,8 +156,8 @@ func parseFlags(args []string) (*options, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
+	if err := cli.NoArgs(fs); err != nil {
+		return nil, err
 	}
 	if o.perClass < 2 || o.perClass > 6000 {
 		// The floor takes 10·per-class of MNIST's 60,000 training images.

@@ -12,7 +12,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -28,13 +27,7 @@ import (
 
 func main() {
 	o, err := parseFlags(os.Args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "train:", err)
-		os.Exit(2)
-	}
+	cli.ExitFlags("train", err)
 	// The first Ctrl-C asks for a checkpoint at the next step; a second one
 	// (say during the final sample grid) exits at once. Files are written
 	// atomically, so that loses nothing already saved.
@@ -54,10 +47,7 @@ func main() {
 		}
 		os.Exit(130)
 	}()
-	if err := run(o, stop); err != nil {
-		fmt.Fprintln(os.Stderr, "train:", err)
-		os.Exit(1)
-	}
+	cli.Exit("train", run(o, stop))
 }
 
 type options struct {
@@ -120,8 +110,8 @@ func parseFlags(args []string) (*options, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
+	if err := cli.NoArgs(fs); err != nil {
+		return nil, err
 	}
 	var err error
 	if o.mults, err = unet.ParseMults(*mults); err != nil {

@@ -28,11 +28,33 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) (code int, ok bool
 		}
 		return 2, false
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "%s: unexpected argument %q (flags start with -)\n", fs.Name(), fs.Arg(0))
+	if err := NoArgs(fs); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", fs.Name(), err)
 		return 2, false
 	}
 	return 0, true
+}
+
+// NoArgs refuses what is left in fs after its flags: the commands take none.
+func NoArgs(fs *flag.FlagSet) error {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
+	}
+	return nil
+}
+
+// ExitFlags exits for what a command's own flag checks returned: 0 after
+// -help, 2 with "name: err" after anything else; it does nothing when err
+// is nil.
+func ExitFlags(name string, err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	default:
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(2)
+	}
 }
 
 // Exit prints "name: err" and exits 1 when err is not nil.

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -80,5 +82,52 @@ func TestUsage(t *testing.T) {
 	want := "Usage: go run ./cmd/tool [flags]\n\nDoes a thing.\n\nFlags:\n  -n int\n    \thow many (default 1)\n"
 	if out.String() != want {
 		t.Errorf("-help printed\n%q\nwant\n%q", out.String(), want)
+	}
+}
+
+// TestExits runs this test binary again to call Exit and ExitFlags, which
+// end the process, and checks the status and what they print.
+func TestExits(t *testing.T) {
+	if call := os.Getenv("CLI_TEST_CALL"); call != "" {
+		switch call {
+		case "Exit nil":
+			Exit("tool", nil)
+		case "Exit err":
+			Exit("tool", errors.New("it broke"))
+		case "ExitFlags nil":
+			ExitFlags("tool", nil)
+		case "ExitFlags help":
+			ExitFlags("tool", flag.ErrHelp)
+		case "ExitFlags err":
+			ExitFlags("tool", errors.New("-n x: not a number"))
+		}
+		os.Exit(42) // returned: the caller goes on
+	}
+	for _, tc := range []struct {
+		call   string
+		code   int
+		stderr string
+	}{
+		{"Exit nil", 42, ""},
+		{"Exit err", 1, "tool: it broke\n"},
+		{"ExitFlags nil", 42, ""},
+		{"ExitFlags help", 0, ""},
+		{"ExitFlags err", 2, "tool: -n x: not a number\n"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestExits$")
+		cmd.Env = append(os.Environ(), "CLI_TEST_CALL="+tc.call)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		code := 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatalf("%s: %v", tc.call, err)
+		}
+		if code != tc.code || stderr.String() != tc.stderr {
+			t.Errorf("%s: exit %d, stderr %q; want %d, %q", tc.call, code, stderr.String(), tc.code, tc.stderr)
+		}
 	}
 }
